@@ -1,0 +1,6 @@
+// Explicit instantiations for Mp50 (see instantiate.hpp).
+#include "ntp/instantiate.hpp"
+
+namespace ntp {
+NTP_INSTANTIATE_ALGORITHMS(Mp50)
+}  // namespace ntp

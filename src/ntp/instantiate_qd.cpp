@@ -1,0 +1,6 @@
+// Explicit instantiations for qd_real (see instantiate.hpp).
+#include "ntp/instantiate.hpp"
+
+namespace ntp {
+NTP_INSTANTIATE_ALGORITHMS(qd_real)
+}  // namespace ntp

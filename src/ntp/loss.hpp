@@ -1,0 +1,68 @@
+#pragma once
+/** @file loss.hpp
+ * The hot loop: cross-entropy CE(W), the excess loss CE - H in KL form, and the gradient
+ * (theory.md §1), accurate past the floating-point horizons of theory.md §6.
+ *
+ * For context j with in-support logits l_z (z in S_j) and out-of-support logits l_v:
+ *   lse_in  = log sum_{z in S_j} e^{l_z},  lse_out = log sum_{v not in S_j} e^{l_v},
+ *   r = e^{lse_out - lse_in} (out-of-support odds),  q_z = e^{l_z - lse_in},
+ *   delta_z = log p_z - log q_z,
+ *   KL(p_j || s_j) = KL(p_j || q_j) + log1p(r)
+ *                  = sum_z p_z phi(delta_z) + log1p(r),   phi(x) = x + expm1(-x) >= 0,
+ * where the second form uses sum_z p_z e^{-delta_z} = sum_z q_z = 1 to drop the first-order term:
+ * every summand is non-negative, so nothing cancels. The excess is sum_j pi_j KL(p_j || s_j) and
+ * CE = H + excess (never CE - H by subtraction).
+ * Gradient [D]: grad CE = (S - P) diag(pi) Hbar^T with, without cancellation,
+ *   s_z - p_z = p_z expm1(-delta_z) - q_z * omega   (z in S_j, omega = r/(1+r) the out mass),
+ *   s_v       = e^{l_v - lse}                        (v not in S_j).
+ */
+#include <cstddef>
+#include <cstdint>
+
+#include "ntp/instance.hpp"
+
+namespace ntp {
+
+/** What one evaluation measured. */
+template <class S>
+struct LossValue {
+  S ce;      ///< CE(W) = H + excess
+  S excess;  ///< CE(W) - H = sum_j pi_j KL(p_j || s(W h_j)), computed directly (>= 0)
+  /** R = min_j (min in-support logit - max out-of-support logit): the gap of theory.md §6
+   * (+infinity stand-in 0 when every support is full, flagged by has_out_of_support). */
+  S min_gap;
+  bool has_out_of_support = false;
+};
+
+/** Preallocated buffers, so that an evaluation allocates nothing (in double). */
+template <class S>
+struct LossWorkspace {
+  explicit LossWorkspace(const Instance<S>& inst) : logits(inst.V, inst.m), coef(inst.V, inst.m) {}
+  Matrix<S> logits;  ///< V x m: W Hbar
+  Matrix<S> coef;    ///< V x m: (S - P) diag(pi)
+};
+
+/**
+ * Evaluates CE, the excess loss and, when grad is non-null, the gradient (V x d, preallocated or
+ * resized once). W is V x d.
+ */
+template <class S>
+LossValue<S> loss_and_gradient(const Instance<S>& inst, const Matrix<S>& W, LossWorkspace<S>& ws,
+                               Matrix<S>* grad);
+
+/** Loss only (no gradient): `loss_and_gradient(inst, W, ws, nullptr)`. */
+template <class S>
+LossValue<S> loss_and_gradient(const Instance<S>& inst, const Matrix<S>& W, LossWorkspace<S>& ws,
+                               std::nullptr_t) {
+  return loss_and_gradient(inst, W, ws, static_cast<Matrix<S>*>(nullptr));
+}
+
+/** phi(x) = x + expm1(-x) = x^2/2 - x^3/6 + ..., accurate to a few ulp also for tiny |x|. */
+template <class S>
+S kl_phi(const S& x);
+
+/** log(sum_i e^{x_i}) with the max shift; -infinity stand-in: requires x non-empty. */
+template <class S>
+S log_sum_exp(const Vector<S>& x);
+
+}  // namespace ntp
