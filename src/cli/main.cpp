@@ -1,1 +1,437 @@
-int main() { return 0; }
+// ntpcheck: the command-line interface. The only place that prints or exits (design.md).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "ntp/atomic_file.hpp"
+#include "ntp/errors.hpp"
+#include "ntp/generators.hpp"
+#include "ntp/instance_io.hpp"
+#include "ntp/npy.hpp"
+#include "ntp/train.hpp"
+
+namespace {
+
+using nlohmann::json;
+using ntp::ExitCode;
+
+constexpr const char* kExitCodes =
+    "Exit codes: 0 success (all claims hold), 1 a claim is violated, 2 inconclusive or stopped by\n"
+    "--max-seconds (partial result), 3 invalid input (message names the field), 4 internal error.";
+
+std::string fmt(const char* f, double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, x);
+  return buf;
+}
+
+/** "FILE", "-" (stdin) or "@FAMILY[:SEED]" (a built-in generated instance, e.g. @paper-main). */
+ntp::InstanceData load_instance(const std::string& arg) {
+  if (!arg.empty() && arg.front() == '@') {
+    ntp::GeneratorOptions g;
+    const auto colon = arg.find(':');
+    g.family = arg.substr(1, colon == std::string::npos ? std::string::npos : colon - 1);
+    if (colon != std::string::npos) {
+      const std::string seed = arg.substr(colon + 1);
+      if (seed.empty() || seed.size() > 19 ||
+          seed.find_first_not_of("0123456789") != std::string::npos) {
+        throw ntp::InvalidInput("invalid instance: FILE @FAMILY:SEED needs a decimal seed, got \"" +
+                                arg + "\"");
+      }
+      g.seed = std::stoull(seed);
+    }
+    return ntp::generate(g);
+  }
+  return ntp::read_instance_file(arg);
+}
+
+json summary_json(const ntp::InstanceData& data, const ntp::InstanceSummary& s) {
+  json j;
+  j["name"] = data.name;
+  j["description"] = data.description;
+  j["vocab_size"] = s.V;
+  j["embedding_dim"] = s.d;
+  j["num_contexts"] = s.m;
+  j["support_size"] = {{"min", s.support_min}, {"max", s.support_max}, {"mean", s.support_mean}};
+  j["tokens_in_no_support"] = s.tokens_in_no_support;
+  j["one_hot"] = s.all_one_hot;
+  j["entropy"] = s.entropy;
+  j["smoothness_L"] = s.smoothness_L;
+  j["smoothness_L_crude"] = s.smoothness_L_crude;
+  j["default_gd_eta"] = ntp::default_gd_eta(s);
+  j["embedding_rank"] = s.embedding_rank;
+  j["rank_tolerance"] = s.rank_tolerance;
+  j["max_embedding_norm"] = s.max_embedding_norm;
+  if (!data.extra.is_null()) j["extra"] = data.extra;
+  return j;
+}
+
+void print_summary(const ntp::InstanceData& data, const ntp::InstanceSummary& s) {
+  std::printf("instance      %s\n", data.name.empty() ? "(unnamed)" : data.name.c_str());
+  if (!data.description.empty()) std::printf("              %s\n", data.description.c_str());
+  std::printf("sizes         V = %lld tokens, d = %lld, m = %lld contexts\n",
+              static_cast<long long>(s.V), static_cast<long long>(s.d),
+              static_cast<long long>(s.m));
+  std::printf("supports      |S_j| min %lld, mean %.2f, max %lld%s; %lld token(s) in no support\n",
+              static_cast<long long>(s.support_min), s.support_mean,
+              static_cast<long long>(s.support_max),
+              s.all_one_hot ? " (one-hot: H = 0, F = {0})" : "",
+              static_cast<long long>(s.tokens_in_no_support));
+  std::printf("entropy       H = %.17g\n", s.entropy);
+  std::printf(
+      "embeddings    rank %lld of min(d, m) = %lld (singular values > %.3g); max ||h_j|| = %.6g\n",
+      static_cast<long long>(s.embedding_rank), static_cast<long long>(std::min(s.d, s.m)),
+      s.rank_tolerance, s.max_embedding_norm);
+  std::printf("smoothness    L = (1/2) lambda_max(sum pi_j h_j h_j^T) = %.6g (crude bound %.6g)\n",
+              s.smoothness_L, s.smoothness_L_crude);
+  std::printf("GD step       eta = 1/(2L) = %.6g (the setting of [T Thm 2])\n",
+              ntp::default_gd_eta(s));
+  if (s.d > s.m && s.embedding_rank == s.m) {
+    std::printf(
+        "note          d > m with full-rank embeddings: both conditions hold [T Lemma 1]\n");
+  }
+}
+
+/** Progress on stderr for runs longer than a second, and the --max-seconds budget. */
+class Progress {
+ public:
+  Progress(std::string label, bool quiet, double max_seconds)
+      : label_(std::move(label)),
+        quiet_(quiet),
+        max_seconds_(max_seconds),
+        start_(std::chrono::steady_clock::now()),
+        tty_(isatty(STDERR_FILENO) != 0) {}
+  ~Progress() {
+    if (shown_ && tty_) std::fprintf(stderr, "\n");
+  }
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+
+  bool operator()(std::int64_t step, std::int64_t total) {
+    const double t = seconds();
+    if (max_seconds_ > 0 && t > max_seconds_) {
+      budget_hit_ = true;
+      return false;
+    }
+    if (!quiet_ && t > 1.0 && t - last_ >= (tty_ ? 0.25 : 5.0)) {
+      last_ = t;
+      shown_ = true;
+      std::fprintf(
+          stderr, "%s%s: step %lld/%lld (%.0f%%), %.1f s%s", tty_ ? "\r" : "", label_.c_str(),
+          static_cast<long long>(step), static_cast<long long>(total),
+          total > 0 ? 100.0 * static_cast<double>(step) / static_cast<double>(total) : 100.0, t,
+          tty_ ? "" : "\n");
+      std::fflush(stderr);
+    }
+    return true;
+  }
+  [[nodiscard]] double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  [[nodiscard]] bool budget_hit() const { return budget_hit_; }
+
+ private:
+  std::string label_;
+  bool quiet_;
+  double max_seconds_;
+  std::chrono::steady_clock::time_point start_;
+  bool tty_;
+  double last_ = 0;
+  bool shown_ = false;
+  bool budget_hit_ = false;
+};
+
+json train_json(const ntp::InstanceData& data, const ntp::TrainResult& r, bool with_weights) {
+  json j;
+  j["format"] = "ntp-trajectory";
+  j["version"] = 1;
+  j["instance"] = data.name;
+  j["precision"] = r.precision.name();
+  j["optimizer"] = ntp::optimizer_name(r.optimizer);
+  j["eta"] = ntp::rational_to_json(r.eta);
+  j["eta_double"] = ntp::rational_to_double(r.eta);
+  j["steps_requested"] = r.steps_requested;
+  j["partial"] = r.stopped_early;
+  j["entropy"] = r.entropy;
+  j["entropy_text"] = r.entropy_text;
+  j["step"] = r.step;
+  j["ce"] = r.ce;
+  j["excess"] = r.excess;
+  j["norm"] = r.norm;
+  j["grad_norm"] = r.grad_norm;
+  if (r.has_out_of_support) j["min_gap"] = r.min_gap;
+  j["ce_text"] = r.ce_text;
+  j["excess_text"] = r.excess_text;
+  j["norm_text"] = r.norm_text;
+  if (with_weights) {
+    json ws = json::array();
+    for (const auto& W : r.weights) {
+      json rows = json::array();
+      for (Eigen::Index i = 0; i < W.rows(); ++i) {
+        json row = json::array();
+        for (Eigen::Index k = 0; k < W.cols(); ++k) row.push_back(W(i, k));
+        rows.push_back(std::move(row));
+      }
+      ws.push_back(std::move(rows));
+    }
+    j["W"] = std::move(ws);
+  }
+  return j;
+}
+
+void write_trajectory(const std::string& path, const ntp::InstanceData& data,
+                      const ntp::TrainResult& r) {
+  const bool is_json = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
+  if (is_json) {
+    ntp::write_file_atomic(path, train_json(data, r, true).dump() + "\n");
+    return;
+  }
+  const auto K = static_cast<std::int64_t>(r.step.size());
+  const std::int64_t V = data.vocab_size;
+  const std::int64_t d = data.embedding_dim;
+  std::vector<double> W(static_cast<std::size_t>(K * V * d));
+  for (std::int64_t k = 0; k < K; ++k) {
+    const auto& M = r.weights[static_cast<std::size_t>(k)];
+    for (std::int64_t i = 0; i < V; ++i) {
+      for (std::int64_t c = 0; c < d; ++c)
+        W[static_cast<std::size_t>((k * V + i) * d + c)] = M(i, c);
+    }
+  }
+  ntp::NpzArrays arrays;
+  arrays.emplace_back("step", ntp::NpyArrayView(std::span<const std::int64_t>(r.step), {K}));
+  arrays.emplace_back("W", ntp::NpyArrayView(std::span<const double>(W), {K, V, d}));
+  arrays.emplace_back("ce", ntp::NpyArrayView(std::span<const double>(r.ce), {K}));
+  arrays.emplace_back("excess", ntp::NpyArrayView(std::span<const double>(r.excess), {K}));
+  arrays.emplace_back("norm", ntp::NpyArrayView(std::span<const double>(r.norm), {K}));
+  arrays.emplace_back("grad_norm", ntp::NpyArrayView(std::span<const double>(r.grad_norm), {K}));
+  if (r.has_out_of_support) {
+    arrays.emplace_back("min_gap", ntp::NpyArrayView(std::span<const double>(r.min_gap), {K}));
+  }
+  ntp::write_npz(path, arrays);
+}
+
+void print_trajectory(const ntp::TrainResult& r, std::size_t max_rows) {
+  std::printf("%10s  %-24s  %-12s  %-12s  %-12s\n", "step", "CE", "CE - H", "||W||", "min gap R");
+  const std::size_t K = r.step.size();
+  const std::size_t stride = K > max_rows ? (K + max_rows - 1) / max_rows : 1;
+  for (std::size_t i = 0; i < K; ++i) {
+    if (i % stride != 0 && i + 1 != K) continue;
+    std::printf("%10lld  %-24s  %-12s  %-12s  %-12s\n", static_cast<long long>(r.step[i]),
+                fmt("%.17g", r.ce[i]).c_str(), fmt("%.6e", r.excess[i]).c_str(),
+                fmt("%.6g", r.norm[i]).c_str(),
+                r.has_out_of_support ? fmt("%.6g", r.min_gap[i]).c_str() : "-");
+  }
+}
+
+struct TrainArgs {
+  std::string file;
+  std::string optimizer = "gd";
+  std::int64_t steps = 1000;
+  std::string eta;
+  std::string precision = "double";
+  std::string out;
+  std::string init;
+  int points_per_decade = 10;
+  double max_seconds = 0;
+};
+
+ntp::TrainResult do_train(const ntp::InstanceData& data, const TrainArgs& a, bool quiet,
+                          bool* budget_hit) {
+  ntp::OptimizerOptions opt;
+  opt.kind = ntp::parse_optimizer(a.optimizer);
+  opt.steps = a.steps;
+  opt.points_per_decade = a.points_per_decade;
+  if (a.steps < 0 || a.steps > 1'000'000'000) {
+    throw ntp::InvalidInput("invalid option: --steps must be in [0, 1e9], got " +
+                            std::to_string(a.steps));
+  }
+  if (!a.eta.empty()) {
+    auto q = ntp::parse_rational(a.eta);
+    if (!q || *q <= 0) {
+      throw ntp::InvalidInput("invalid option: --eta must be a positive number, got \"" + a.eta +
+                              "\"");
+    }
+    opt.eta = *q;
+  } else {
+    opt.eta = ntp::default_eta(opt.kind, ntp::summarize(data));
+  }
+  const ntp::PrecisionSpec prec = ntp::parse_precision(a.precision);
+  std::optional<Eigen::MatrixXd> W0;
+  if (!a.init.empty()) {
+    const ntp::NpyArray arr = ntp::read_npy(a.init);
+    ntp::check_npy_shape(arr, {data.vocab_size, data.embedding_dim}, "npy file " + a.init);
+    if (!ntp::is_floating(arr.dtype)) {
+      throw ntp::InvalidInput("npy file " + a.init + ": dtype must be float32 or float64, got " +
+                              std::string(ntp::npy_dtype_name(arr.dtype)));
+    }
+    W0 = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+        arr.f64.data(), data.vocab_size, data.embedding_dim);
+  }
+  Progress progress("train " + a.optimizer + " " + prec.name(), quiet, a.max_seconds);
+  ntp::TrainResult r = ntp::train(data, opt, prec, W0 ? &*W0 : nullptr,
+                                  [&](std::int64_t k, std::int64_t n) { return progress(k, n); });
+  *budget_hit = progress.budget_hit();
+  return r;
+}
+
+int run_main(int argc, char** argv) {
+  CLI::App app{
+      "ntpcheck: checks, with evidence, the theory of gradient descent on next-token\n"
+      "prediction (Thrampoulidis, NeurIPS 2024). FILE is an ntp-instance JSON file, '-' for\n"
+      "standard input, or @FAMILY[:SEED] for a generated instance (e.g. @paper-main)."};
+  app.footer(kExitCodes);
+  app.require_subcommand(1);
+  bool json_out = false;
+  bool quiet = false;
+
+  // generate
+  auto* gen = app.add_subcommand("generate", "Write a generated instance (ntp-instance JSON)");
+  ntp::GeneratorOptions gopt;
+  std::string gen_out = "-";
+  std::string families;
+  for (const auto& f : ntp::generator_families()) families += (families.empty() ? "" : ", ") + f;
+  gen->add_option("family", gopt.family, "One of: " + families)->required();
+  gen->add_option("--seed", gopt.seed, "Random seed (default 1)");
+  gen->add_option("--vocab,-V", gopt.vocab_size, "Vocabulary size V");
+  gen->add_option("--dim,-d", gopt.embedding_dim, "Embedding dimension d");
+  gen->add_option("--contexts,-m", gopt.num_contexts, "Number of contexts m");
+  gen->add_option("--support,-k", gopt.support_size, "Support size |S_j|");
+  gen->add_option("--alpha", gopt.dirichlet_alpha, "Dirichlet concentration of the probabilities");
+  gen->add_option("--corpus", gopt.corpus_path, "corpus: text file");
+  gen->add_option("--level", gopt.corpus_level, "corpus: word or char tokens");
+  gen->add_option("--context-length", gopt.context_length, "corpus: tokens per context");
+  gen->add_option("--embedding", gopt.corpus_embedding, "corpus: gaussian or one-hot embeddings");
+  gen->add_option("--max-contexts", gopt.max_contexts, "corpus: keep the most frequent contexts");
+  gen->add_option("-o,--out", gen_out, "Output file (default: standard output)");
+
+  // info
+  auto* info = app.add_subcommand("info", "Summarize an instance: sizes, supports, H, L, rank");
+  std::string info_file;
+  info->add_option("file", info_file, "Instance (FILE, -, or @FAMILY[:SEED])")->required();
+  info->add_flag("--json", json_out, "Machine-readable output");
+
+  // train
+  auto* tr = app.add_subcommand("train", "Run GD, normalized GD or Adam and record the trajectory");
+  TrainArgs ta;
+  tr->add_option("file", ta.file, "Instance (FILE, -, or @FAMILY[:SEED])")->required();
+  tr->add_option("--optimizer", ta.optimizer, "gd, ngd or adam (default gd)");
+  tr->add_option("--steps", ta.steps, "Iterations (default 1000)");
+  tr->add_option(
+      "--eta", ta.eta,
+      "Step size, exact decimal or rational (default: 1/(2L) for gd, 0.01 for ngd/adam)");
+  tr->add_option("--precision", ta.precision,
+                 std::string("Arithmetic: ") + ntp::precision_names_help());
+  tr->add_option("--out", ta.out, ".npz (step, W, ce, excess, norm, grad_norm, min_gap) or .json");
+  tr->add_option("--init", ta.init, "Initial W0 as a .npy (V x d, float32/float64); default zero");
+  tr->add_option("--points-per-decade", ta.points_per_decade, "Log-spaced record grid density");
+  tr->add_option("--max-seconds", ta.max_seconds,
+                 "Stop after this time with a partial, marked result");
+  tr->add_flag("--json", json_out, "Machine-readable summary on standard output");
+  tr->add_flag("--quiet", quiet, "No progress line on standard error");
+
+  // run: the main job
+  auto* run = app.add_subcommand("run", "The main job: instance summary and short GD/NGD runs");
+  std::string run_file = "@paper-main";
+  std::int64_t run_steps = 1000;
+  run->add_option("file", run_file, "Instance (default @paper-main, generated from seed 1)");
+  run->add_option("--steps", run_steps, "Iterations of each run (default 1000)");
+  run->add_flag("--quiet", quiet, "No progress line on standard error");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "ntpcheck: invalid arguments: %s\n", e.what());
+    return static_cast<int>(ExitCode::kInvalidInput);
+  }
+
+  if (gen->parsed()) {
+    const ntp::InstanceData data = ntp::generate(gopt);
+    ntp::write_file_atomic(gen_out, ntp::instance_to_json(data).dump(1) + "\n");
+    return 0;
+  }
+  if (info->parsed()) {
+    const ntp::InstanceData data = load_instance(info_file);
+    const ntp::InstanceSummary s = ntp::summarize(data);
+    if (json_out) {
+      std::printf("%s\n", summary_json(data, s).dump(2).c_str());
+    } else {
+      print_summary(data, s);
+    }
+    return 0;
+  }
+  if (tr->parsed()) {
+    const ntp::InstanceData data = load_instance(ta.file);
+    bool budget_hit = false;
+    const ntp::TrainResult r = do_train(data, ta, quiet, &budget_hit);
+    if (!ta.out.empty()) write_trajectory(ta.out, data, r);
+    if (json_out) {
+      std::printf("%s\n", train_json(data, r, false).dump(2).c_str());
+    } else {
+      std::printf("train %s, precision %s, eta %s, %lld steps%s\n",
+                  ntp::optimizer_name(r.optimizer).c_str(), r.precision.name().c_str(),
+                  ntp::rational_to_string(r.eta).c_str(), static_cast<long long>(r.steps_requested),
+                  r.stopped_early ? " (PARTIAL: stopped by --max-seconds)" : "");
+      std::printf("H = %s\n", r.entropy_text.c_str());
+      print_trajectory(r, 40);
+      if (!ta.out.empty()) std::printf("trajectory written to %s\n", ta.out.c_str());
+    }
+    return budget_hit ? static_cast<int>(ExitCode::kInconclusive) : 0;
+  }
+  if (run->parsed()) {
+    const ntp::InstanceData data = load_instance(run_file);
+    const ntp::InstanceSummary s = ntp::summarize(data);
+    print_summary(data, s);
+    for (const char* o : {"gd", "ngd"}) {
+      TrainArgs a;
+      a.optimizer = o;
+      a.steps = run_steps;
+      bool budget_hit = false;
+      const ntp::TrainResult r = do_train(data, a, quiet, &budget_hit);
+      std::printf("\n%s in double, eta = %s, %lld steps (CE - H computed directly in KL form)\n",
+                  std::string(o) == "gd" ? "gradient descent" : "normalized gradient descent",
+                  fmt("%.6g", ntp::rational_to_double(r.eta)).c_str(),
+                  static_cast<long long>(run_steps));
+      print_trajectory(r, 12);
+    }
+    return 0;
+  }
+  return static_cast<int>(ExitCode::kInternalError);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const ntp::InvalidInput& e) {
+    std::fprintf(stderr, "ntpcheck: %s\n", e.what());
+    const auto& ps = e.problems();
+    if (ps.size() > 1) {
+      for (std::size_t i = 0; i < ps.size() && i < 20; ++i) {
+        std::fprintf(stderr, "  %s %s\n", ps[i].path.c_str(), ps[i].message.c_str());
+      }
+      if (ps.size() > 20) std::fprintf(stderr, "  ... %zu more\n", ps.size() - 20);
+    }
+    return static_cast<int>(e.exit_code());
+  } catch (const ntp::Error& e) {
+    std::fprintf(stderr, "ntpcheck: %s\n", e.what());
+    return static_cast<int>(e.exit_code());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "ntpcheck: internal error: out of memory\n");
+    return static_cast<int>(ExitCode::kInternalError);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ntpcheck: internal error: %s\n", e.what());
+    return static_cast<int>(ExitCode::kInternalError);
+  }
+}

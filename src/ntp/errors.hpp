@@ -61,7 +61,8 @@ class InvalidInput : public Error {
   std::vector<Problem> problems_;
 };
 
-/** A failure of ntpcheck itself or of a library it calls (a bug, an I/O failure, a solver failure). */
+/** A failure of ntpcheck itself or of a library it calls (a bug, an I/O failure, a solver failure).
+ */
 class InternalError : public Error {
  public:
   using Error::Error;

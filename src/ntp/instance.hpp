@@ -21,7 +21,8 @@ struct SizeLimits {
   static constexpr std::int64_t kMaxVocab = 1'000'000;
   static constexpr std::int64_t kMaxDim = 100'000;
   static constexpr std::int64_t kMaxContexts = 10'000'000;
-  /** V*d (entries of W), V*m (entries of the logits) and d*m (entries of Hbar) each at most this. */
+  /** V*d (entries of W), V*m (entries of the logits) and d*m (entries of Hbar) each at most this.
+   */
   static constexpr std::int64_t kMaxMatrixEntries = std::int64_t{1} << 27;
 };
 
@@ -38,7 +39,8 @@ struct ContextData {
   Rational weight;                      ///< pi_j (normalised: the weights sum to 1 exactly)
   std::vector<std::int32_t> tokens;     ///< S_j in file order, ids in [0, V)
   std::vector<Rational> probabilities;  ///< p_{j,z}, same order, > 0, sum exactly 1
-  std::vector<std::uint64_t> counts;    ///< when the file gave counts (then weight/probabilities follow)
+  std::vector<std::uint64_t>
+      counts;  ///< when the file gave counts (then weight/probabilities follow)
 };
 
 /** The exact instance. Invariants after validate_and_normalise(): see Instance file schema. */
@@ -50,13 +52,15 @@ struct InstanceData {
   std::string description;
   nlohmann::json extra;  ///< free-form, preserved (provenance: generator, seed, parameters)
 
-  [[nodiscard]] std::int64_t num_contexts() const { return static_cast<std::int64_t>(contexts.size()); }
+  [[nodiscard]] std::int64_t num_contexts() const {
+    return static_cast<std::int64_t>(contexts.size());
+  }
   [[nodiscard]] std::int64_t support_nnz() const;
 };
 
 /**
- * Checks every invariant and normalises weights/probabilities exactly (sums within kSumTolerance of 1
- * are divided by their exact sum; counts become exact fractions). Collects every problem with its
+ * Checks every invariant and normalises weights/probabilities exactly (sums within kSumTolerance of
+ * 1 are divided by their exact sum; counts become exact fractions). Collects every problem with its
  * JSON path and throws InvalidInput listing them all.
  */
 void validate_and_normalise(InstanceData& data);
@@ -67,15 +71,17 @@ struct Instance {
   std::int64_t V = 0;
   std::int64_t d = 0;
   std::int64_t m = 0;
-  Matrix<S> Hbar;                      ///< d x m, column j = h_j
-  Vector<S> pi;                        ///< m
-  std::vector<std::int64_t> offset;    ///< m+1: context j owns entries [offset[j], offset[j+1])
-  std::vector<std::int32_t> token;     ///< support tokens, ascending within a context
-  Vector<S> prob;                      ///< p_{j,z}
-  Vector<S> log_prob;                  ///< log p_{j,z}, computed in S
-  S entropy;                           ///< H = -sum_j pi_j sum_z p log p (theory.md §1)
+  Matrix<S> Hbar;                    ///< d x m, column j = h_j
+  Vector<S> pi;                      ///< m
+  std::vector<std::int64_t> offset;  ///< m+1: context j owns entries [offset[j], offset[j+1])
+  std::vector<std::int32_t> token;   ///< support tokens, ascending within a context
+  Vector<S> prob;                    ///< p_{j,z}
+  Vector<S> log_prob;                ///< log p_{j,z}, computed in S
+  S entropy;                         ///< H = -sum_j pi_j sum_z p log p (theory.md §1)
 
-  [[nodiscard]] std::int64_t support_size(std::int64_t j) const { return offset[j + 1] - offset[j]; }
+  [[nodiscard]] std::int64_t support_size(std::int64_t j) const {
+    return offset[j + 1] - offset[j];
+  }
 };
 
 /** Converts the exact instance to S (each value correctly rounded once). */
@@ -91,10 +97,10 @@ struct InstanceSummary {
   bool all_one_hot = false;               ///< |S_j| = 1 for every j (H = 0, F = {0})
   bool some_support_not_full = false;     ///< the standing assumption S_j != [V] for some j
   double entropy = 0;                     ///< H in double
-  double smoothness_L = 0;                ///< (1/2) lambda_max(sum_j pi_j h_j h_j^T) (theory.md §1)
-  double smoothness_L_crude = 0;          ///< (1/2) max_j ||h_j||^2
-  std::int64_t embedding_rank = 0;        ///< numerical rank of Hbar (double SVD)
-  double rank_tolerance = 0;              ///< singular values above this count
+  double smoothness_L = 0;          ///< (1/2) lambda_max(sum_j pi_j h_j h_j^T) (theory.md §1)
+  double smoothness_L_crude = 0;    ///< (1/2) max_j ||h_j||^2
+  std::int64_t embedding_rank = 0;  ///< numerical rank of Hbar (double SVD)
+  double rank_tolerance = 0;        ///< singular values above this count
   double max_embedding_norm = 0;
 };
 

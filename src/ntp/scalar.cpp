@@ -83,28 +83,44 @@ Rational hardware_to_rational(T x) {
 
 std::string PrecisionSpec::name() const {
   switch (kind) {
-    case Precision::kFloat: return "float";
-    case Precision::kDouble: return "double";
-    case Precision::kLongDouble: return "long-double";
-    case Precision::kDD: return "dd";
-    case Precision::kQD: return "qd";
-    case Precision::kFloat128: return "float128";
-    case Precision::kMp50: return "mp50";
-    case Precision::kMpfr: return "mpfr:" + std::to_string(mpfr_digits);
+    case Precision::kFloat:
+      return "float";
+    case Precision::kDouble:
+      return "double";
+    case Precision::kLongDouble:
+      return "long-double";
+    case Precision::kDD:
+      return "dd";
+    case Precision::kQD:
+      return "qd";
+    case Precision::kFloat128:
+      return "float128";
+    case Precision::kMp50:
+      return "mp50";
+    case Precision::kMpfr:
+      return "mpfr:" + std::to_string(mpfr_digits);
   }
   return "?";
 }
 
 int PrecisionSpec::decimal_digits() const {
   switch (kind) {
-    case Precision::kFloat: return 7;
-    case Precision::kDouble: return 16;
-    case Precision::kLongDouble: return 19;
-    case Precision::kDD: return 32;
-    case Precision::kQD: return 64;
-    case Precision::kFloat128: return 34;
-    case Precision::kMp50: return 50;
-    case Precision::kMpfr: return static_cast<int>(mpfr_digits);
+    case Precision::kFloat:
+      return 7;
+    case Precision::kDouble:
+      return 16;
+    case Precision::kLongDouble:
+      return 19;
+    case Precision::kDD:
+      return 32;
+    case Precision::kQD:
+      return 64;
+    case Precision::kFloat128:
+      return 34;
+    case Precision::kMp50:
+      return 50;
+    case Precision::kMpfr:
+      return static_cast<int>(mpfr_digits);
   }
   return 0;
 }
@@ -115,9 +131,12 @@ const char* precision_names_help() {
 
 PrecisionSpec parse_precision(const std::string& text, const std::string& field) {
   static const std::pair<const char*, Precision> kNames[] = {
-      {"float", Precision::kFloat},       {"double", Precision::kDouble},
-      {"long-double", Precision::kLongDouble}, {"dd", Precision::kDD},
-      {"qd", Precision::kQD},             {"float128", Precision::kFloat128},
+      {"float", Precision::kFloat},
+      {"double", Precision::kDouble},
+      {"long-double", Precision::kLongDouble},
+      {"dd", Precision::kDD},
+      {"qd", Precision::kQD},
+      {"float128", Precision::kFloat128},
       {"mp50", Precision::kMp50}};
   for (const auto& [n, k] : kNames) {
     if (text == n) return PrecisionSpec{k, 0};
@@ -129,33 +148,33 @@ PrecisionSpec parse_precision(const std::string& text, const std::string& field)
       const unsigned long n = std::stoul(digits);
       if (n >= 10 && n <= 10000) return PrecisionSpec{Precision::kMpfr, static_cast<unsigned>(n)};
     }
-    throw InvalidInput("invalid precision: " + field + " needs mpfr:DIGITS with 10 <= DIGITS <= 10000, got \"" +
-                       text + "\"");
+    throw InvalidInput("invalid precision: " + field +
+                       " needs mpfr:DIGITS with 10 <= DIGITS <= 10000, got \"" + text + "\"");
   }
   throw InvalidInput("invalid precision: " + field + " must be one of " + precision_names_help() +
                      ", got \"" + text + "\"");
 }
 
-void set_mpfr_digits(unsigned digits10) {
-  Mpfr::default_precision(digits10);
-}
+void set_mpfr_digits(unsigned digits10) { Mpfr::default_precision(digits10); }
 
 // ---------------------------------------------------------------------------------- hardware
 
-#define NTP_HARDWARE_TRAITS(Type, Name, Fmt, Digits)                                              \
-  std::string ScalarTraits<Type>::name() { return Name; }                                         \
-  Type ScalarTraits<Type>::epsilon() { return std::numeric_limits<Type>::epsilon(); }            \
-  int ScalarTraits<Type>::max_digits10() { return Digits; }                                       \
+#define NTP_HARDWARE_TRAITS(Type, Name, Fmt, Digits)                                               \
+  std::string ScalarTraits<Type>::name() { return Name; }                                          \
+  Type ScalarTraits<Type>::epsilon() { return std::numeric_limits<Type>::epsilon(); }              \
+  int ScalarTraits<Type>::max_digits10() { return Digits; }                                        \
   Type ScalarTraits<Type>::from_rational(const Rational& q) { return round_to_hardware<Type>(q); } \
-  Rational ScalarTraits<Type>::to_rational(const Type& x) { return hardware_to_rational<Type>(x); } \
-  double ScalarTraits<Type>::to_double(const Type& x) { return static_cast<double>(x); }         \
-  std::string ScalarTraits<Type>::to_string(const Type& x) { return printf_string(Fmt, x); }     \
-  double ScalarTraits<Type>::log_min_normal() {                                                   \
-    return std::log(static_cast<double>(std::numeric_limits<Type>::min()));                      \
-  }                                                                                               \
-  double ScalarTraits<Type>::log_min_positive() {                                                 \
-    return std::log(static_cast<double>(std::numeric_limits<Type>::min())) +                     \
-           (std::numeric_limits<Type>::digits - 1) * std::log(2.0);                               \
+  Rational ScalarTraits<Type>::to_rational(const Type& x) {                                        \
+    return hardware_to_rational<Type>(x);                                                          \
+  }                                                                                                \
+  double ScalarTraits<Type>::to_double(const Type& x) { return static_cast<double>(x); }           \
+  std::string ScalarTraits<Type>::to_string(const Type& x) { return printf_string(Fmt, x); }       \
+  double ScalarTraits<Type>::log_min_normal() {                                                    \
+    return std::log(static_cast<double>(std::numeric_limits<Type>::min()));                        \
+  }                                                                                                \
+  double ScalarTraits<Type>::log_min_positive() {                                                  \
+    return std::log(static_cast<double>(std::numeric_limits<Type>::min())) +                       \
+           (std::numeric_limits<Type>::digits - 1) * std::log(2.0);                                \
   }
 
 NTP_HARDWARE_TRAITS(float, "float", "%.9g", 9)
@@ -226,7 +245,9 @@ double ScalarTraits<qd_real>::to_double(const qd_real& x) { return x.x[0]; }
 std::string ScalarTraits<qd_real>::to_string(const qd_real& x) {
   return rational_to_decimal(to_rational(x), max_digits10());
 }
-double ScalarTraits<qd_real>::log_min_normal() { return std::log(DBL_MIN) + 3 * 53 * std::log(2.0); }
+double ScalarTraits<qd_real>::log_min_normal() {
+  return std::log(DBL_MIN) + 3 * 53 * std::log(2.0);
+}
 double ScalarTraits<qd_real>::log_min_positive() { return std::log(DBL_MIN) - 52 * std::log(2.0); }
 
 // ---------------------------------------------------------------------------------- float128
@@ -261,7 +282,8 @@ std::string ScalarTraits<Float128>::to_string(const Float128& x) {
 double ScalarTraits<Float128>::log_min_normal() { return -16382 * std::log(2.0); }
 double ScalarTraits<Float128>::log_min_positive() { return -16494 * std::log(2.0); }
 
-// ---------------------------------------------------------------------------------- cpp_bin_float<50>
+// ----------------------------------------------------------------------------------
+// cpp_bin_float<50>
 
 std::string ScalarTraits<Mp50>::name() { return "mp50"; }
 Mp50 ScalarTraits<Mp50>::epsilon() { return std::numeric_limits<Mp50>::epsilon(); }
@@ -300,7 +322,9 @@ double ScalarTraits<Mp50>::log_min_positive() { return log_min_normal(); }
 
 // ---------------------------------------------------------------------------------- MPFR
 
-std::string ScalarTraits<Mpfr>::name() { return "mpfr:" + std::to_string(Mpfr::default_precision()); }
+std::string ScalarTraits<Mpfr>::name() {
+  return "mpfr:" + std::to_string(Mpfr::default_precision());
+}
 Mpfr ScalarTraits<Mpfr>::epsilon() { return std::numeric_limits<Mpfr>::epsilon(); }
 int ScalarTraits<Mpfr>::max_digits10() { return static_cast<int>(Mpfr::default_precision()) + 3; }
 Mpfr ScalarTraits<Mpfr>::from_rational(const Rational& q) {
@@ -308,7 +332,9 @@ Mpfr ScalarTraits<Mpfr>::from_rational(const Rational& q) {
   mpfr_set_q(r.backend().data(), q.backend().data(), MPFR_RNDN);
   return r;
 }
-Rational ScalarTraits<Mpfr>::to_rational(const Mpfr& x) { return mpfr_to_rational(x.backend().data()); }
+Rational ScalarTraits<Mpfr>::to_rational(const Mpfr& x) {
+  return mpfr_to_rational(x.backend().data());
+}
 double ScalarTraits<Mpfr>::to_double(const Mpfr& x) {
   return mpfr_get_d(x.backend().data(), MPFR_RNDN);
 }

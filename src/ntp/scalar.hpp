@@ -84,7 +84,8 @@ using Matrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
 template <class S>
 using Vector = Eigen::Matrix<S, Eigen::Dynamic, 1>;
 
-/** The precisions the CLI names: float, double, long-double, dd, qd, float128, mp50, mpfr:DIGITS. */
+/** The precisions the CLI names: float, double, long-double, dd, qd, float128, mp50, mpfr:DIGITS.
+ */
 enum class Precision { kFloat, kDouble, kLongDouble, kDD, kQD, kFloat128, kMp50, kMpfr };
 
 struct PrecisionSpec {
@@ -110,23 +111,23 @@ const char* precision_names_help();
 template <class S>
 struct ScalarTraits;
 
-#define NTP_DECLARE_SCALAR_TRAITS(Type)                              \
-  template <>                                                        \
-  struct ScalarTraits<Type> {                                        \
-    static std::string name();                                       \
-    static Type epsilon();                                           \
-    /** Digits needed to print a value so that it reads back exactly. */ \
-    static int max_digits10();                                       \
-    /** Correctly rounded conversion from an exact rational. */     \
-    static Type from_rational(const Rational& q);                    \
-    /** The exact rational value of x (finite x). */                \
-    static Rational to_rational(const Type& x);                      \
-    static double to_double(const Type& x);                          \
-    static std::string to_string(const Type& x);                     \
-    /** log of the smallest positive normal value (e^-R underflows below it). */ \
-    static double log_min_normal();                                  \
+#define NTP_DECLARE_SCALAR_TRAITS(Type)                                            \
+  template <>                                                                      \
+  struct ScalarTraits<Type> {                                                      \
+    static std::string name();                                                     \
+    static Type epsilon();                                                         \
+    /** Digits needed to print a value so that it reads back exactly. */           \
+    static int max_digits10();                                                     \
+    /** Correctly rounded conversion from an exact rational. */                    \
+    static Type from_rational(const Rational& q);                                  \
+    /** The exact rational value of x (finite x). */                               \
+    static Rational to_rational(const Type& x);                                    \
+    static double to_double(const Type& x);                                        \
+    static std::string to_string(const Type& x);                                   \
+    /** log of the smallest positive normal value (e^-R underflows below it). */   \
+    static double log_min_normal();                                                \
     /** log of the smallest positive value (subnormal where the type has them). */ \
-    static double log_min_positive();                                \
+    static double log_min_positive();                                              \
   }
 
 NTP_DECLARE_SCALAR_TRAITS(float);

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test command of README.md: installs what is missing, builds, runs ctest.
+# Default: unit + property + short precision suites. NTP_TEST_LABELS overrides the label regex,
+# e.g. NTP_TEST_LABELS=slow ci/test.sh runs the long sweeps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ci/install-deps.sh --with-python
+ci/build.sh build -DNTPCHECK_BUILD_TESTS=ON -DNTPCHECK_BUILD_PROPERTIES=ON
+labels="${NTP_TEST_LABELS:-unit|property|precision}"
+cd build
+ctest -L "$labels" -LE "${NTP_TEST_EXCLUDE:-^slow$}" --output-on-failure -j "${NTP_JOBS:-2}" --timeout 900
