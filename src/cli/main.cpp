@@ -3,8 +3,10 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -22,12 +24,24 @@ using ntp::ExitCode;
 
 constexpr const char* kExitCodes =
     "Exit codes: 0 success (all claims hold), 1 a claim is violated, 2 inconclusive or stopped by\n"
-    "--max-seconds (partial result), 3 invalid input (message names the field), 4 internal error.";
+    "--max-seconds (partial result) or diverged (non-finite loss), 3 invalid input (message names\n"
+    "the field), 4 internal error.";
 
 std::string fmt(const char* f, double x) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, x);
   return buf;
+}
+
+/** A seed: decimal digits only, below 2^64 (CLI11 would wrap "-1" around). */
+std::uint64_t parse_seed(const std::string& text, const std::string& field) {
+  const auto q = ntp::parse_rational(text);
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || !q ||
+      *q > ntp::Rational(ntp::BigInt(std::numeric_limits<std::uint64_t>::max()))) {
+    throw ntp::InvalidInput("invalid option: " + field +
+                            " must be an integer in [0, 2^64), got \"" + text + "\"");
+  }
+  return std::stoull(text);
 }
 
 /** "FILE", "-" (stdin) or "@FAMILY[:SEED]" (a built-in generated instance, e.g. @paper-main). */
@@ -37,13 +51,7 @@ ntp::InstanceData load_instance(const std::string& arg) {
     const auto colon = arg.find(':');
     g.family = arg.substr(1, colon == std::string::npos ? std::string::npos : colon - 1);
     if (colon != std::string::npos) {
-      const std::string seed = arg.substr(colon + 1);
-      if (seed.empty() || seed.size() > 19 ||
-          seed.find_first_not_of("0123456789") != std::string::npos) {
-        throw ntp::InvalidInput("invalid instance: FILE @FAMILY:SEED needs a decimal seed, got \"" +
-                                arg + "\"");
-      }
-      g.seed = std::stoull(seed);
+      g.seed = parse_seed(arg.substr(colon + 1), "the seed of FILE " + arg);
     }
     return ntp::generate(g);
   }
@@ -157,6 +165,7 @@ json train_json(const ntp::InstanceData& data, const ntp::TrainResult& r, bool w
   j["eta_double"] = ntp::rational_to_double(r.eta);
   j["steps_requested"] = r.steps_requested;
   j["partial"] = r.stopped_early;
+  if (r.diverged_at_step >= 0) j["diverged_at_step"] = r.diverged_at_step;
   j["entropy"] = r.entropy;
   j["entropy_text"] = r.entropy_text;
   j["step"] = r.step;
@@ -209,6 +218,11 @@ void write_trajectory(const std::string& path, const ntp::InstanceData& data,
   arrays.emplace_back("excess", ntp::NpyArrayView(std::span<const double>(r.excess), {K}));
   arrays.emplace_back("norm", ntp::NpyArrayView(std::span<const double>(r.norm), {K}));
   arrays.emplace_back("grad_norm", ntp::NpyArrayView(std::span<const double>(r.grad_norm), {K}));
+  const std::vector<std::int64_t> partial{r.stopped_early ? 1 : 0};
+  const std::vector<std::int64_t> diverged{r.diverged_at_step};
+  arrays.emplace_back("partial", ntp::NpyArrayView(std::span<const std::int64_t>(partial), {}));
+  arrays.emplace_back("diverged_at_step",
+                      ntp::NpyArrayView(std::span<const std::int64_t>(diverged), {}));
   if (r.has_out_of_support) {
     arrays.emplace_back("min_gap", ntp::NpyArrayView(std::span<const double>(r.min_gap), {K}));
   }
@@ -246,6 +260,15 @@ ntp::TrainResult do_train(const ntp::InstanceData& data, const TrainArgs& a, boo
   opt.kind = ntp::parse_optimizer(a.optimizer);
   opt.steps = a.steps;
   opt.points_per_decade = a.points_per_decade;
+  if (!(a.max_seconds >= 0) || !std::isfinite(a.max_seconds)) {
+    throw ntp::InvalidInput(
+        "invalid option: --max-seconds must be a non-negative number (0: no limit), got " +
+        fmt("%g", a.max_seconds));
+  }
+  if (a.points_per_decade < 0 || a.points_per_decade > 1000) {
+    throw ntp::InvalidInput("invalid option: --points-per-decade must be in [0, 1000], got " +
+                            std::to_string(a.points_per_decade));
+  }
   if (a.steps < 0 || a.steps > 1'000'000'000) {
     throw ntp::InvalidInput("invalid option: --steps must be in [0, 1e9], got " +
                             std::to_string(a.steps));
@@ -296,7 +319,8 @@ int run_main(int argc, char** argv) {
   std::string families;
   for (const auto& f : ntp::generator_families()) families += (families.empty() ? "" : ", ") + f;
   gen->add_option("family", gopt.family, "One of: " + families)->required();
-  gen->add_option("--seed", gopt.seed, "Random seed (default 1)");
+  std::string seed_text = "1";
+  gen->add_option("--seed", seed_text, "Random seed, an integer in [0, 2^64) (default 1)");
   gen->add_option("--vocab,-V", gopt.vocab_size, "Vocabulary size V");
   gen->add_option("--dim,-d", gopt.embedding_dim, "Embedding dimension d");
   gen->add_option("--contexts,-m", gopt.num_contexts, "Number of contexts m");
@@ -356,6 +380,7 @@ int run_main(int argc, char** argv) {
   }
 
   if (gen->parsed()) {
+    gopt.seed = parse_seed(seed_text, "--seed");
     const ntp::InstanceData data = ntp::generate(gopt);
     ntp::write_file_atomic(gen_out, ntp::instance_to_json(data).dump(1) + "\n");
     return 0;
@@ -384,9 +409,22 @@ int run_main(int argc, char** argv) {
                   r.stopped_early ? " (PARTIAL: stopped by --max-seconds)" : "");
       std::printf("H = %s\n", r.entropy_text.c_str());
       print_trajectory(r, 40);
+      if (r.diverged_at_step >= 0) {
+        std::printf("DIVERGED: the loss or W is not finite at step %lld (try a smaller --eta)\n",
+                    static_cast<long long>(r.diverged_at_step));
+      }
       if (!ta.out.empty()) std::printf("trajectory written to %s\n", ta.out.c_str());
     }
-    return budget_hit ? static_cast<int>(ExitCode::kInconclusive) : 0;
+    if (budget_hit) {
+      std::fprintf(stderr,
+                   "ntpcheck: stopped by --max-seconds at step %lld: the result is partial\n",
+                   static_cast<long long>(r.step.empty() ? 0 : r.step.back()));
+    }
+    if (r.diverged_at_step >= 0) {
+      std::fprintf(stderr, "ntpcheck: the run diverged: non-finite loss or W at step %lld\n",
+                   static_cast<long long>(r.diverged_at_step));
+    }
+    return budget_hit || r.diverged_at_step >= 0 ? static_cast<int>(ExitCode::kInconclusive) : 0;
   }
   if (run->parsed()) {
     const ntp::InstanceData data = load_instance(run_file);

@@ -15,7 +15,7 @@ std::string ctx_path(std::size_t j) { return "contexts[" + std::to_string(j) + "
 
 std::string show(const Rational& q) {
   const std::string s = rational_to_string(q);
-  return s.size() > 40 ? rational_to_decimal(q, 17) : s;
+  return s.size() > 24 ? rational_to_decimal(q, 17) : s;
 }
 
 bool within_tolerance_of_one(const Rational& sum) {
@@ -83,6 +83,13 @@ void validate_and_normalise(InstanceData& data) {
     if (static_cast<std::int64_t>(c.embedding.size()) != d) {
       add(p + ".embedding", "must have embedding_dim = " + std::to_string(d) + " entries, got " +
                                 std::to_string(c.embedding.size()));
+    }
+    const Rational limit = Rational(BigInt(1) << kEmbeddingLimitLog2);
+    for (std::size_t i = 0; i < c.embedding.size(); ++i) {
+      if (c.embedding[i] > limit || c.embedding[i] < -limit) {
+        add(p + ".embedding[" + std::to_string(i) + "]",
+            "must have magnitude at most 2^32 (about 4.3e9), got " + show(c.embedding[i]));
+      }
     }
     if (c.tokens.empty()) add(p + ".next_tokens", "must not be empty, got []");
     if (static_cast<std::int64_t>(c.tokens.size()) < V) some_support_not_full = true;
@@ -190,14 +197,26 @@ Instance<S> to_scalar(const InstanceData& data) {
   inst.prob.resize(nnz);
   inst.log_prob.resize(nnz);
   inst.entropy = S(0);
+  std::vector<Problem> problems;
   std::int64_t pos = 0;
   std::vector<std::size_t> order;
   for (std::int64_t j = 0; j < inst.m; ++j) {
     const auto& c = data.contexts[static_cast<std::size_t>(j)];
     for (std::int64_t i = 0; i < inst.d; ++i) {
       inst.Hbar(i, j) = T::from_rational(c.embedding[static_cast<std::size_t>(i)]);
+      if (!is_finite_s(inst.Hbar(i, j))) {
+        problems.push_back(
+            {"contexts[" + std::to_string(j) + "].embedding[" + std::to_string(i) + "]",
+             "must be representable in precision " + T::name() + ", got overflow for " +
+                 show(c.embedding[static_cast<std::size_t>(i)])});
+      }
     }
     inst.pi(j) = T::from_rational(c.weight);
+    if (!(inst.pi(j) > S(0))) {
+      problems.push_back({"contexts[" + std::to_string(j) + "].weight",
+                          "must be representable in precision " + T::name() +
+                              " (it rounds to 0), got " + show(c.weight)});
+    }
     order.resize(c.tokens.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::sort(order.begin(), order.end(),
@@ -208,12 +227,22 @@ Instance<S> to_scalar(const InstanceData& data) {
       inst.token[static_cast<std::size_t>(pos)] = c.tokens[k];
       inst.prob(pos) = T::from_rational(c.probabilities[k]);
       inst.log_prob(pos) = log(inst.prob(pos));
+      if (!(inst.prob(pos) > S(0)) || !is_finite_s(inst.log_prob(pos))) {
+        problems.push_back(
+            {"contexts[" + std::to_string(j) + "].probabilities[" + std::to_string(k) + "]",
+             "must be representable in precision " + T::name() + " (it rounds to 0), got " +
+                 show(c.probabilities[k])});
+      }
       hj -= inst.prob(pos) * inst.log_prob(pos);
       ++pos;
     }
     inst.entropy += inst.pi(j) * hj;
   }
   inst.offset[static_cast<std::size_t>(inst.m)] = pos;
+  if (!problems.empty()) {
+    if (problems.size() > 1000) problems.resize(1000);
+    throw InvalidInput("instance not representable in precision " + T::name(), std::move(problems));
+  }
   return inst;
 }
 

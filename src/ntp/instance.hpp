@@ -33,6 +33,10 @@ struct SizeLimits {
  */
 inline constexpr double kSumTolerance = 1e-9;
 
+/** Embedding entries must satisfy |h_{j,i}| <= 2^kEmbeddingLimitLog2 (squares and GEMM sums then
+ * stay far inside every supported type's range). */
+inline constexpr int kEmbeddingLimitLog2 = 32;
+
 /** One context j: embedding h_j, weight pi_j, support S_j with probabilities p_{j,z} (exact). */
 struct ContextData {
   std::vector<Rational> embedding;      ///< h_j, d entries

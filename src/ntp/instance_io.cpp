@@ -109,6 +109,12 @@ InstanceData read_instance_json(const std::string& text, const std::string& sour
     throw InvalidInput("instance file " + source + ": JSON syntax error at byte " +
                        std::to_string(e.byte) + ", got malformed JSON (" +
                        std::string(e.what()).substr(0, 160) + ")");
+  } catch (const json::exception& e) {
+    // e.g. out_of_range 406: a number literal beyond the double range such as 1e999.
+    throw InvalidInput("instance file " + source +
+                       ": a JSON number must be a finite double (write larger or exact values as "
+                       "strings), got " +
+                       std::string(e.what()).substr(0, 160));
   }
   const std::string what = "invalid instance file " + source;
   if (!doc.is_object()) {

@@ -59,6 +59,9 @@ struct Trajectory {
   Matrix<S> final_weights;
   Rational eta;                ///< the step size used (exact)
   bool stopped_early = false;  ///< ended by the callback before `steps`
+  /** First step whose loss or weights are not finite (the run stops there and records it), or -1.
+   * Diverging is a finding about the run (e.g. a step size far above 2/L), not an error. */
+  std::int64_t diverged_at_step = -1;
 };
 
 /**

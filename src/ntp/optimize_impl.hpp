@@ -38,31 +38,31 @@ Trajectory<S> run_optimizer(const Instance<S>& inst, const OptimizerOptions& opt
   }
   std::size_t next = 0;
   const S one(1);
+  auto record = [&](std::int64_t k, const LossValue<S>& val) {
+    TrajectoryPoint<S> p;
+    p.step = k;
+    p.loss = val;
+    p.norm = W.norm();
+    p.grad_norm = G.norm();
+    traj.points.push_back(p);
+    if (opt.record_weights) traj.weights.push_back(W);
+  };
   for (std::int64_t k = 0;; ++k) {
     const LossValue<S> val = loss_and_gradient(inst, W, ws, &G);
-    if (next < grid.size() && grid[next] == k) {
-      TrajectoryPoint<S> p;
-      p.step = k;
-      p.loss = val;
-      p.norm = W.norm();
-      p.grad_norm = G.norm();
-      traj.points.push_back(p);
-      if (opt.record_weights) traj.weights.push_back(W);
+    const bool on_grid = next < grid.size() && grid[next] == k;
+    if (on_grid) {
+      record(k, val);
       ++next;
+    }
+    if (!is_finite_s(val.ce) || !is_finite_s(W.norm())) {
+      traj.diverged_at_step = k;
+      if (!on_grid) record(k, val);
+      break;
     }
     if (k == opt.steps) break;
     if (progress && (k % 16) == 0 && !progress(k, opt.steps)) {
-      traj.stopped_early = true;
-      // Record the point reached so the partial result ends where the run stopped.
-      if (traj.points.empty() || traj.points.back().step != k) {
-        TrajectoryPoint<S> p;
-        p.step = k;
-        p.loss = val;
-        p.norm = W.norm();
-        p.grad_norm = G.norm();
-        traj.points.push_back(p);
-        if (opt.record_weights) traj.weights.push_back(W);
-      }
+      traj.stopped_early = true;  // the partial result ends where the run stopped
+      if (!on_grid) record(k, val);
       break;
     }
     switch (opt.kind) {

@@ -18,6 +18,7 @@ struct TrainResult {
   Rational eta;
   std::int64_t steps_requested = 0;
   bool stopped_early = false;
+  std::int64_t diverged_at_step = -1;  ///< first step with a non-finite loss or W, or -1
   bool has_out_of_support = false;
   double entropy = 0;
   std::string entropy_text;

@@ -19,10 +19,20 @@ TrainResult train_typed(const InstanceData& data, const OptimizerOptions& opt,
     for (Eigen::Index i = 0; i < W0->size(); ++i) {
       const double x = W0->data()[i];
       if (!std::isfinite(x)) {
-        throw InvalidInput("invalid initial weights: W0 entry " + std::to_string(i) +
-                           " must be finite, got " + std::to_string(x));
+        const auto row = i % W0->rows();
+        const auto col = i / W0->rows();
+        throw InvalidInput("invalid initial weights: W0[" + std::to_string(row) + "][" +
+                           std::to_string(col) + "] must be finite, got " + std::to_string(x));
       }
       w0.data()[i] = T::from_rational(rational_from_double(x));
+    }
+  }
+  if (opt.eta) {
+    const S eta = T::from_rational(*opt.eta);
+    if (!is_finite_s(eta) || !(eta > S(0))) {
+      throw InvalidInput(
+          "invalid option: --eta must be a positive number representable in precision " +
+          T::name() + ", got " + rational_to_decimal(*opt.eta, 6));
     }
   }
   const Trajectory<S> traj = run_optimizer(inst, opt, w0, progress);
@@ -31,6 +41,7 @@ TrainResult train_typed(const InstanceData& data, const OptimizerOptions& opt,
   r.eta = traj.eta;
   r.steps_requested = opt.steps;
   r.stopped_early = traj.stopped_early;
+  r.diverged_at_step = traj.diverged_at_step;
   r.entropy = T::to_double(inst.entropy);
   r.entropy_text = T::to_string(inst.entropy);
   for (const auto& p : traj.points) {

@@ -1,0 +1,188 @@
+/** @file loss_bench.cpp
+ * Google Benchmark suite for the hot loop: ntp::loss_and_gradient (loss + gradient) in every scalar
+ * type, next to the plain Eigen GEMM pair it contains (logits = W Hbar, grad = C Hbar^T), so the
+ * ratio loss/GEMM and the slowdown of each precision against double can be read off one run.
+ *
+ * Flop count: 4 V d m per evaluation (the two GEMMs; the softmax is not counted), reported as the
+ * rate counter GFLOP (printed as GFLOP=x/s). The counter "support" is |S_j| (every context).
+ *
+ * Instances are built directly as InstanceData (any (V, d, m) shape): Gaussian embeddings
+ * N(0, I/d) on the 2^-16 grid, weights 1/m, supports of min(6, V/2) distinct random tokens with
+ * random positive integer counts as probabilities, and W with N(0, 0.1^2) entries on the 2^-10 grid
+ * (exact in every type, so W is the same matrix in every precision). Seeded std::mt19937_64 with
+ * the shape as seed: every type sees the same instance at a given shape.
+ */
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "ntp/generators.hpp"
+#include "ntp/train.hpp"
+
+namespace {
+
+struct Shape {
+  std::int64_t V, d, m;
+};
+
+// The shapes of the issue. Multiprecision types run only the two small ones.
+constexpr Shape kAllShapes[] = {{10, 60, 50}, {64, 32, 32}, {256, 128, 128}, {1024, 256, 256}};
+constexpr Shape kSmallShapes[] = {{10, 60, 50}, {64, 32, 32}};
+
+/** The exact instance and the weight matrix (in double, exact on a coarse grid) of one shape. */
+struct Problem {
+  ntp::InstanceData data;
+  Eigen::MatrixXd W;
+  std::int64_t support = 0;
+};
+
+double OnGrid(double x, double grid) { return std::round(x / grid) * grid; }
+
+Problem MakeProblem(const Shape& s) {
+  std::mt19937_64 rng(static_cast<std::uint64_t>(s.V * 1'000'003 + s.d * 1'009 + s.m));
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::uniform_int_distribution<int> count(1, 100);
+  Problem p;
+  p.support = std::min<std::int64_t>(6, s.V / 2);
+  p.data.vocab_size = s.V;
+  p.data.embedding_dim = s.d;
+  p.data.name = "bench";
+  const double h_scale = 1.0 / std::sqrt(static_cast<double>(s.d));
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(s.V));
+  std::iota(ids.begin(), ids.end(), 0);
+  for (std::int64_t j = 0; j < s.m; ++j) {
+    ntp::ContextData c;
+    for (std::int64_t i = 0; i < s.d; ++i) {
+      c.embedding.push_back(
+          ntp::rational_from_double(OnGrid(h_scale * normal(rng), ntp::kEmbeddingGrid)));
+    }
+    c.weight = ntp::Rational(1, s.m);
+    std::shuffle(ids.begin(), ids.end(), rng);
+    c.tokens.assign(ids.begin(), ids.begin() + p.support);
+    std::vector<int> counts(static_cast<std::size_t>(p.support));
+    for (auto& n : counts) n = count(rng);
+    const int total = std::accumulate(counts.begin(), counts.end(), 0);
+    for (int n : counts) c.probabilities.push_back(ntp::Rational(n, total));
+    p.data.contexts.push_back(std::move(c));
+  }
+  ntp::validate_and_normalise(p.data);
+  p.W.resize(s.V, s.d);
+  for (Eigen::Index i = 0; i < p.W.size(); ++i) p.W(i) = OnGrid(0.1 * normal(rng), 0x1.0p-10);
+  return p;
+}
+
+/** Problems are built once per shape (the rational conversions are not what we measure). */
+const Problem& GetProblem(const Shape& s) {
+  static std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t>, Problem> cache;
+  const auto key = std::make_tuple(s.V, s.d, s.m);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, MakeProblem(s)).first;
+  return it->second;
+}
+
+/** Everything one benchmark needs in scalar type S (MPFR precision set before any conversion). */
+template <class S>
+struct Setup {
+  Setup(const Shape& s, unsigned mpfr_digits) {
+    if (mpfr_digits != 0) ntp::set_mpfr_digits(mpfr_digits);
+    const Problem& p = GetProblem(s);
+    support = p.support;
+    inst = ntp::to_scalar<S>(p.data);
+    W.resize(s.V, s.d);
+    for (Eigen::Index i = 0; i < W.size(); ++i) W(i) = ntp::from_double<S>(p.W(i));
+    grad.resize(s.V, s.d);
+  }
+  ntp::Instance<S> inst;
+  ntp::Matrix<S> W;
+  ntp::Matrix<S> grad;
+  std::int64_t support = 0;
+};
+
+void SetCounters(benchmark::State& state, const Shape& s, std::int64_t support) {
+  const double flops = 4.0 * static_cast<double>(s.V * s.d * s.m);
+  state.counters["GFLOP"] = benchmark::Counter(
+      flops * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["support"] = static_cast<double>(support);
+}
+
+/** loss_and_gradient: CE, excess, min gap and the V x d gradient. */
+template <class S>
+void BmLossGrad(benchmark::State& state, Shape s, unsigned mpfr_digits) {
+  Setup<S> st(s, mpfr_digits);
+  ntp::LossWorkspace<S> ws(st.inst);
+  const ntp::LossValue<S> check = ntp::loss_and_gradient(st.inst, st.W, ws, &st.grad);
+  if (!ntp::is_finite_s(check.excess)) {
+    state.SkipWithError("non-finite excess loss");
+    return;
+  }
+  for (auto _ : state) {
+    ntp::LossValue<S> v = ntp::loss_and_gradient(st.inst, st.W, ws, &st.grad);
+    benchmark::DoNotOptimize(v);
+    benchmark::DoNotOptimize(st.grad.data());
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, s, st.support);
+}
+
+/** The two products of the kernel alone, same shapes and type: W Hbar (V x m), C Hbar^T (V x d). */
+template <class S>
+void BmGemmPair(benchmark::State& state, Shape s, unsigned mpfr_digits) {
+  Setup<S> st(s, mpfr_digits);
+  ntp::LossWorkspace<S> ws(st.inst);
+  ntp::loss_and_gradient(st.inst, st.W, ws, &st.grad);  // realistic coefficients C in ws.coef
+  ntp::Matrix<S> logits(s.V, s.m);
+  for (auto _ : state) {
+    logits.noalias() = st.W * st.inst.Hbar;
+    st.grad.noalias() = ws.coef * st.inst.Hbar.transpose();
+    benchmark::DoNotOptimize(logits.data());
+    benchmark::DoNotOptimize(st.grad.data());
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, s, st.support);
+}
+
+std::string ShapeName(const Shape& s) {
+  return "/V:" + std::to_string(s.V) + "/d:" + std::to_string(s.d) + "/m:" + std::to_string(s.m);
+}
+
+template <class S, std::size_t N>
+void RegisterType(const std::string& type_name, const Shape (&shapes)[N],
+                  unsigned mpfr_digits = 0) {
+  for (const Shape& s : shapes) {
+    benchmark::RegisterBenchmark(("loss_grad/" + type_name + ShapeName(s)).c_str(), BmLossGrad<S>,
+                                 s, mpfr_digits)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("gemm_pair/" + type_name + ShapeName(s)).c_str(), BmGemmPair<S>,
+                                 s, mpfr_digits)
+        ->Unit(benchmark::kMicrosecond);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  RegisterType<double>("double", kAllShapes);
+  RegisterType<float>("float", kAllShapes);
+  RegisterType<long double>("long_double", kAllShapes);
+  RegisterType<dd_real>("dd", kSmallShapes);
+  RegisterType<qd_real>("qd", kSmallShapes);
+  RegisterType<ntp::Float128>("float128", kSmallShapes);
+  RegisterType<ntp::Mp50>("mp50", kSmallShapes);
+  RegisterType<ntp::Mpfr>("mpfr:50", kSmallShapes, 50);
+  RegisterType<ntp::Mpfr>("mpfr:100", kSmallShapes, 100);
+  RegisterType<ntp::Mpfr>("mpfr:300", kSmallShapes, 300);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
