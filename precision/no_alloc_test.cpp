@@ -71,7 +71,8 @@ TEST_P(NoAllocation, LossAndGradientInDouble) {
   double sink = 0;
   for (int i = 0; i < 3; ++i) sink += loss_and_gradient(inst, W, ws, &G).excess;
   g_counting = false;
-  EXPECT_EQ(g_allocations.load(), 0) << "heap allocations in 3 calls at (" << V << "," << d << "," << m << ")";
+  EXPECT_EQ(g_allocations.load(), 0)
+      << "heap allocations in 3 calls at (" << V << "," << d << "," << m << ")";
   EXPECT_GT(sink, 0.0);
 }
 
