@@ -20,7 +20,7 @@ RC_GTEST_PROP(LossProperties, ExcessInDoubleWithinForwardErrorBoundOf60Digits, (
   set_mpfr_digits(60);
   const Instance<Mpfr> ref = to_scalar<Mpfr>(data);
   LossWorkspace<Mpfr> wr(ref);
-  const auto want = loss_and_gradient(ref, prop::exact_convert<Mpfr>(W), wr, nullptr);
+  const auto want = loss_and_gradient(ref, from_double_matrix<Mpfr>(W), wr, nullptr);
   double hmax = 0;
   for (Eigen::Index j = 0; j < inst.Hbar.cols(); ++j)
     hmax = std::max(hmax, inst.Hbar.col(j).norm());

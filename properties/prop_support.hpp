@@ -68,13 +68,4 @@ inline Eigen::MatrixXd gen_weights(std::int64_t V, std::int64_t d, int scale) {
   return W;
 }
 
-template <class S>
-Matrix<S> exact_convert(const Eigen::MatrixXd& W) {
-  Matrix<S> out(W.rows(), W.cols());
-  for (Eigen::Index i = 0; i < W.size(); ++i) {
-    out.data()[i] = ScalarTraits<S>::from_rational(rational_from_double(W.data()[i]));
-  }
-  return out;
-}
-
 }  // namespace ntp::prop

@@ -32,6 +32,46 @@ std::int64_t InstanceData::support_nnz() const {
   return n;
 }
 
+std::vector<Problem> size_problems(std::int64_t V, std::int64_t d, std::int64_t m) {
+  std::vector<Problem> problems;
+  bool sizes_ok = true;
+  if (V < 2 || V > SizeLimits::kMaxVocab) {
+    problems.push_back({"vocab_size", "must be in [2, " + std::to_string(SizeLimits::kMaxVocab) +
+                                          "], got " + std::to_string(V)});
+    sizes_ok = false;
+  }
+  if (d < 1 || d > SizeLimits::kMaxDim) {
+    problems.push_back({"embedding_dim", "must be in [1, " + std::to_string(SizeLimits::kMaxDim) +
+                                             "], got " + std::to_string(d)});
+    sizes_ok = false;
+  }
+  if (m < 1 || m > SizeLimits::kMaxContexts) {
+    problems.push_back({"contexts", "must hold between 1 and " +
+                                        std::to_string(SizeLimits::kMaxContexts) +
+                                        " contexts, got " + std::to_string(m)});
+    sizes_ok = false;
+  }
+  if (!sizes_ok) return problems;
+  // Each product is below 2^60 here, so no overflow.
+  const std::int64_t lim = SizeLimits::kMaxMatrixEntries;
+  if (V * d > lim) {
+    problems.push_back({"vocab_size", "times embedding_dim (entries of W) must be at most " +
+                                          std::to_string(lim) + ", got " + std::to_string(V * d)});
+  }
+  if (V * m > lim) {
+    problems.push_back(
+        {"vocab_size", "times the number of contexts (entries of the logits) must be at most " +
+                           std::to_string(lim) + ", got " + std::to_string(V * m)});
+  }
+  if (d * m > lim) {
+    problems.push_back(
+        {"embedding_dim",
+         "times the number of contexts (entries of the embeddings) must be at most " +
+             std::to_string(lim) + ", got " + std::to_string(d * m)});
+  }
+  return problems;
+}
+
 void validate_and_normalise(InstanceData& data) {
   std::vector<Problem> problems;
   auto add = [&](std::string path, std::string msg) {
@@ -40,39 +80,7 @@ void validate_and_normalise(InstanceData& data) {
   const std::int64_t V = data.vocab_size;
   const std::int64_t d = data.embedding_dim;
   const std::int64_t m = data.num_contexts();
-  bool sizes_ok = true;
-  if (V < 2 || V > SizeLimits::kMaxVocab) {
-    add("vocab_size",
-        "must be in [2, " + std::to_string(SizeLimits::kMaxVocab) + "], got " + std::to_string(V));
-    sizes_ok = false;
-  }
-  if (d < 1 || d > SizeLimits::kMaxDim) {
-    add("embedding_dim",
-        "must be in [1, " + std::to_string(SizeLimits::kMaxDim) + "], got " + std::to_string(d));
-    sizes_ok = false;
-  }
-  if (m < 1 || m > SizeLimits::kMaxContexts) {
-    add("contexts", "must hold between 1 and " + std::to_string(SizeLimits::kMaxContexts) +
-                        " contexts, got " + std::to_string(m));
-    sizes_ok = false;
-  }
-  if (sizes_ok) {
-    // Each product is below 2^60 here, so no overflow.
-    const std::int64_t lim = SizeLimits::kMaxMatrixEntries;
-    if (V * d > lim) {
-      add("vocab_size", "times embedding_dim (entries of W) must be at most " +
-                            std::to_string(lim) + ", got " + std::to_string(V * d));
-    }
-    if (V * m > lim) {
-      add("vocab_size", "times the number of contexts (entries of the logits) must be at most " +
-                            std::to_string(lim) + ", got " + std::to_string(V * m));
-    }
-    if (d * m > lim) {
-      add("embedding_dim",
-          "times the number of contexts (entries of the embeddings) must be at most " +
-              std::to_string(lim) + ", got " + std::to_string(d * m));
-    }
-  }
+  problems = size_problems(V, d, m);
   if (!problems.empty()) throw InvalidInput("invalid instance", std::move(problems));
 
   const bool use_counts = !data.contexts.front().counts.empty();

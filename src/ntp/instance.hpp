@@ -62,6 +62,10 @@ struct InstanceData {
   [[nodiscard]] std::int64_t support_nnz() const;
 };
 
+/** The problems of a shape (V, d, m) against SizeLimits: empty when it is within them. Used before
+ * anything of that size is allocated. */
+std::vector<Problem> size_problems(std::int64_t V, std::int64_t d, std::int64_t m);
+
 /**
  * Checks every invariant and normalises weights/probabilities exactly (sums within kSumTolerance of
  * 1 are divided by their exact sum; counts become exact fractions). Collects every problem with its

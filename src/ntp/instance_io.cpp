@@ -168,35 +168,10 @@ InstanceData read_instance_json(const std::string& text, const std::string& sour
   }
   // Refuse oversized shapes before reading (and allocating for) the contexts.
   if (!r.problems.empty()) throw InvalidInput(what, std::move(r.problems));
-  {
-    const std::int64_t m = static_cast<std::int64_t>(contexts->size());
-    if (m > SizeLimits::kMaxContexts || data.embedding_dim * m > SizeLimits::kMaxMatrixEntries ||
-        data.vocab_size * m > SizeLimits::kMaxMatrixEntries ||
-        data.vocab_size * data.embedding_dim > SizeLimits::kMaxMatrixEntries ||
-        data.vocab_size > SizeLimits::kMaxVocab || data.embedding_dim > SizeLimits::kMaxDim) {
-      std::vector<Problem> ps;
-      const std::int64_t lim = SizeLimits::kMaxMatrixEntries;
-      if (data.vocab_size > SizeLimits::kMaxVocab) {
-        ps.push_back({"vocab_size", "must be at most " + std::to_string(SizeLimits::kMaxVocab) +
-                                        ", got " + std::to_string(data.vocab_size)});
-      }
-      if (data.embedding_dim > SizeLimits::kMaxDim) {
-        ps.push_back({"embedding_dim", "must be at most " + std::to_string(SizeLimits::kMaxDim) +
-                                           ", got " + std::to_string(data.embedding_dim)});
-      }
-      if (data.vocab_size * data.embedding_dim > lim) {
-        ps.push_back({"vocab_size", "times embedding_dim (entries of W) must be at most " +
-                                        std::to_string(lim) + ", got " +
-                                        std::to_string(data.vocab_size * data.embedding_dim)});
-      }
-      if (m > SizeLimits::kMaxContexts || data.embedding_dim * m > lim ||
-          data.vocab_size * m > lim) {
-        ps.push_back(
-            {"contexts", "count times vocab_size and times embedding_dim must be at most " +
-                             std::to_string(lim) + ", got " + std::to_string(m) + " contexts"});
-      }
-      throw InvalidInput(what, std::move(ps));
-    }
+  if (auto ps = size_problems(data.vocab_size, data.embedding_dim,
+                              static_cast<std::int64_t>(contexts->size()));
+      !ps.empty()) {
+    throw InvalidInput(what, std::move(ps));
   }
   static const std::set<std::string> kCtx = {"embedding",     "weight", "next_tokens",
                                              "probabilities", "counts", "extra"};

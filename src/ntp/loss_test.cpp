@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "ntp/test_support.hpp"
 #include "ntp/train.hpp"
 
 namespace ntp {
@@ -33,15 +34,6 @@ InstanceData small_instance() {
   return data;
 }
 
-template <class S>
-Matrix<S> convert(const Eigen::MatrixXd& W) {
-  Matrix<S> out(W.rows(), W.cols());
-  for (Eigen::Index i = 0; i < W.size(); ++i) {
-    out.data()[i] = ScalarTraits<S>::from_rational(rational_from_double(W.data()[i]));
-  }
-  return out;
-}
-
 Eigen::MatrixXd dyadic_random(Eigen::Index rows, Eigen::Index cols, unsigned seed, double scale) {
   std::mt19937_64 gen(seed);  // integer output of mt19937_64 is specified by the standard
   Eigen::MatrixXd W(rows, cols);
@@ -60,18 +52,7 @@ class LossTyped : public ::testing::Test {
 };
 using AllScalars =
     ::testing::Types<float, double, long double, dd_real, qd_real, Float128, Mp50, Mpfr>;
-struct ScalarName {
-  template <class S>
-  static std::string GetName(int) {
-    std::string n = ScalarTraits<S>::name();
-    n = n.substr(0, n.find(':'));
-    for (char& c : n) {
-      if (c == ':' || c == '-') c = '_';
-    }
-    return n;
-  }
-};
-TYPED_TEST_SUITE(LossTyped, AllScalars, ScalarName);
+TYPED_TEST_SUITE(LossTyped, AllScalars, testing_support::ScalarName);
 
 // Known answer: at W = 0 the softmax is uniform, so CE(0) = log V exactly (theory.md §1).
 TYPED_TEST(LossTyped, CrossEntropyAtZeroIsLogV) {
@@ -100,12 +81,12 @@ TYPED_TEST(LossTyped, GradientMatchesHigherPrecision) {
   const Instance<S> inst = to_scalar<S>(data);
   LossWorkspace<S> ws(inst);
   Matrix<S> G;
-  const auto val = loss_and_gradient(inst, convert<S>(W), ws, &G);
+  const auto val = loss_and_gradient(inst, from_double_matrix<S>(W), ws, &G);
   set_mpfr_digits(200);
   const Instance<Mpfr> ref = to_scalar<Mpfr>(data);
   LossWorkspace<Mpfr> wr(ref);
   Matrix<Mpfr> Gr;
-  const auto vr = loss_and_gradient(ref, convert<Mpfr>(W), wr, &Gr);
+  const auto vr = loss_and_gradient(ref, from_double_matrix<Mpfr>(W), wr, &Gr);
   Mpfr diff = 0;
   for (Eigen::Index i = 0; i < G.size(); ++i) {
     const Mpfr gi = ScalarTraits<Mpfr>::from_rational(ScalarTraits<S>::to_rational(G.data()[i]));
@@ -143,7 +124,7 @@ TEST(LossGradient, MatchesCentralDifferencesAt100Digits) {
   set_mpfr_digits(100);
   const Instance<Mpfr> inst = to_scalar<Mpfr>(small_instance());
   LossWorkspace<Mpfr> ws(inst);
-  Matrix<Mpfr> W = convert<Mpfr>(dyadic_random(5, 3, 11, 1.5));
+  Matrix<Mpfr> W = from_double_matrix<Mpfr>(dyadic_random(5, 3, 11, 1.5));
   Matrix<Mpfr> G;
   loss_and_gradient(inst, W, ws, &G);
   const Mpfr h("1e-30");
@@ -183,7 +164,7 @@ TEST(LossExcess, DeepHorizonMatches200DigitsInDouble) {
   for (double R : {1.0, 10.0, 36.0, 50.0, 100.0, 300.0, 600.0, 700.0}) {
     const Eigen::MatrixXd W = R * Wmm;
     const double got = loss_and_gradient(inst, W, ws, nullptr).excess;
-    const Mpfr want = loss_and_gradient(ref, convert<Mpfr>(W), wr, nullptr).excess;
+    const Mpfr want = loss_and_gradient(ref, from_double_matrix<Mpfr>(W), wr, nullptr).excess;
     Mpfr closed = 0;  // the closed form, at the exact gap of the rounded W
     for (std::size_t j = 0; j < supports.size(); ++j) {
       const auto z = supports[j][0];

@@ -146,6 +146,14 @@ S from_double(double x) {
   return ScalarTraits<S>::from_rational(rational_from_double(x));
 }
 
+/** A double matrix converted exactly (doubles are dyadic) when S is at least as wide. */
+template <class S>
+Matrix<S> from_double_matrix(const Eigen::MatrixXd& W) {
+  Matrix<S> out(W.rows(), W.cols());
+  for (Eigen::Index i = 0; i < W.size(); ++i) out.data()[i] = from_double<S>(W.data()[i]);
+  return out;
+}
+
 /** log1p for every supported type (QD has none: Kahan's correction of log(1+x)). */
 template <class S>
 S log1p_s(const S& x) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "ntp/errors.hpp"
+#include "ntp/test_support.hpp"
 
 namespace ntp {
 namespace {
@@ -16,18 +17,7 @@ class ScalarTraitsTest : public ::testing::Test {
 using AllScalars =
     ::testing::Types<float, double, long double, dd_real, qd_real, Float128, Mp50, Mpfr>;
 
-struct ScalarName {
-  template <class S>
-  static std::string GetName(int) {
-    std::string n = ScalarTraits<S>::name();
-    n = n.substr(0, n.find(':'));
-    for (char& c : n) {
-      if (c == ':' || c == '-') c = '_';
-    }
-    return n;
-  }
-};
-TYPED_TEST_SUITE(ScalarTraitsTest, AllScalars, ScalarName);
+TYPED_TEST_SUITE(ScalarTraitsTest, AllScalars, testing_support::ScalarName);
 
 // from_rational rounds correctly: the result is within half an ulp of 1/3, i.e. the exact error
 // |x - 1/3| <= eps/2 * |x| (relative half-ulp bound, checked in exact rationals).

@@ -24,7 +24,7 @@ TrainResult train_typed(const InstanceData& data, const OptimizerOptions& opt,
         throw InvalidInput("invalid initial weights: W0[" + std::to_string(row) + "][" +
                            std::to_string(col) + "] must be finite, got " + std::to_string(x));
       }
-      w0.data()[i] = T::from_rational(rational_from_double(x));
+      w0.data()[i] = from_double<S>(x);
     }
   }
   if (opt.eta) {
