@@ -17,15 +17,18 @@ find_library(QD_LIBRARY qd REQUIRED)
 # GLPK (libglpk-dev) has neither a CMake config nor a .pc file.
 find_path(GLPK_INCLUDE_DIR glpk.h REQUIRED)
 find_library(GLPK_LIBRARY glpk REQUIRED)
+# FLINT (libflint-dev) has no CMake config; its .pc file is absent on Debian 12.
+find_path(FLINT_INCLUDE_DIR flint/flint.h REQUIRED)
+find_library(FLINT_LIBRARY flint REQUIRED)
 find_library(QUADMATH_LIBRARY NAMES quadmath libquadmath.so.0
              PATHS /usr/lib/gcc/x86_64-linux-gnu/12 /usr/lib/x86_64-linux-gnu REQUIRED)
 
 add_library(ntp_deps INTERFACE)
 target_include_directories(ntp_deps SYSTEM INTERFACE ${MPFI_INCLUDE_DIR} ${QD_INCLUDE_DIR}
-  ${GLPK_INCLUDE_DIR})
+  ${GLPK_INCLUDE_DIR} ${FLINT_INCLUDE_DIR})
 target_link_libraries(ntp_deps INTERFACE Eigen3::Eigen Boost::headers nlohmann_json::nlohmann_json
   PkgConfig::LIBZIP ${MPFI_LIBRARY} PkgConfig::MPFR PkgConfig::GMP ${QD_LIBRARY} ${QUADMATH_LIBRARY}
-  ${GLPK_LIBRARY})
+  ${GLPK_LIBRARY} ${FLINT_LIBRARY})
 
 if(NTPCHECK_BUILD_TESTS OR NTPCHECK_BUILD_PROPERTIES)
   find_package(GTest REQUIRED)

@@ -299,9 +299,55 @@ checks=$((checks + 1))
 # run (the main job), short
 expect "run @paper-toy --steps 20" 0 "$NTP" run @paper-toy --steps 20 --quiet
 
+# analyze and certify (issue 3): certified objects, the stable JSON report, re-verification.
+expect "analyze --certificates" 0 "$NTP" analyze @overparameterized --certificates cert.json
+checks=$((checks + 1))
+grep -q "^status: decided" "$TMP/e2e.out" || fail "analyze" "no 'status: decided' line: $(head -c 400 "$TMP/e2e.out")"
+expect "analyze --json" 0 "$NTP" analyze @overparameterized --json
+cp "$TMP/e2e.out" analysis.json
+for key in 'd["compatibility"]["verdict"]' 'd["separability"]["verdict"]'; do
+  checks=$((checks + 1))
+  [[ $(json_get analysis.json "$key" 2>/dev/null) == holds ]] || fail "analyze --json $key" "not holds"
+done
+for key in 'd["w_star"]["norm"] > 0' 'd["w_mm"]["norm"] > 0' 'd["subspace_f"]["dim"] == 20' \
+  'd["attainment"]["all_bounds_hold"]' '"total" in d["timings"]' 'd["status"] == "decided"'; do
+  checks=$((checks + 1))
+  [[ $(json_get analysis.json "$key" 2>/dev/null) == True ]] || fail "analyze --json" "$key is not true"
+done
+expect "certify (valid)" 0 "$NTP" certify cert.json @overparameterized
+checks=$((checks + 1))
+[[ $(grep -c VERIFIED "$TMP/e2e.out") == 4 ]] || fail "certify (valid)" "not 4 VERIFIED sections: $(cat "$TMP/e2e.out")"
+# One entry changed: the first W^mm multiplier gets a leading digit, the W* radius shrinks, a witness
+# entry changes. Each must be rejected (exit 1) with the section named.
+sed '0,/"value": "/s//"value": "3/' cert.json >bad1.json
+expect "certify rejects a changed W^mm multiplier" 1 "$NTP" certify bad1.json @overparameterized
+checks=$((checks + 1))
+grep -q "w_mm .*REJECTED" "$TMP/e2e.out" || fail "certify bad1" "w_mm not rejected: $(cat "$TMP/e2e.out")"
+sed 's/"radius": [0-9.e+-]*/"radius": 1e-300/' cert.json >bad2.json
+expect "certify rejects a shrunk W* radius" 1 "$NTP" certify bad2.json @overparameterized
+checks=$((checks + 1))
+grep -q "w_star .*REJECTED" "$TMP/e2e.out" || fail "certify bad2" "w_star not rejected: $(cat "$TMP/e2e.out")"
+expect "certify: another instance" 3 "$NTP" certify cert.json @overparameterized:2
+checks=$((checks + 1))
+grep -q "instance.fingerprint" "$TMP/e2e.err" || fail "certify: another instance" "no field named: $(cat "$TMP/e2e.err")"
+# Absent objects: W* when (C) fails, W^mm when (6) fails; the Farkas and incompatibility
+# certificates verify.
+expect "analyze @incompatible" 0 "$NTP" analyze @incompatible --json --certificates cert_inc.json
+cp "$TMP/e2e.out" analysis_inc.json
+checks=$((checks + 1))
+[[ $(json_get analysis_inc.json '"w_star" not in d and d["compatibility"]["verdict"] == "violated"' 2>/dev/null) == True ]] ||
+  fail "analyze @incompatible" "w_star present or compatibility not violated"
+expect "certify @incompatible" 0 "$NTP" certify cert_inc.json @incompatible
+expect "analyze @inseparable" 0 "$NTP" analyze @inseparable --json --certificates cert_ins.json
+cp "$TMP/e2e.out" analysis_ins.json
+checks=$((checks + 1))
+[[ $(json_get analysis_ins.json '"w_mm" not in d and d["separability"]["verdict"] == "violated"' 2>/dev/null) == True ]] ||
+  fail "analyze @inseparable" "w_mm present or separability not violated"
+expect "certify @inseparable" 0 "$NTP" certify cert_ins.json @inseparable
+
 # No stray files: every file in the end-to-end directory is one we asked for.
 checks=$((checks + 1))
-stray=$(ls -A | grep -v -E '^(gen[123]|gen_seed2|info_file|info_gen|toy|partial|t[12]|[ab])\.json$|^([abc]|i[012])\.npz$')
+stray=$(ls -A | grep -v -E '^(gen[123]|gen_seed2|info_file|info_gen|toy|partial|t[12]|[ab]|cert|cert_inc|cert_ins|bad[12]|analysis|analysis_inc|analysis_ins)\.json$|^([abc]|i[012])\.npz$')
 [[ -z $stray ]] || fail "output directory" "unexpected files: $stray"
 
 echo "cli_test: $entries catalogue entries, $checks checks, $failures failure(s)," \

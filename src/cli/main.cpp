@@ -10,7 +10,9 @@
 #include <optional>
 #include <string>
 
+#include "ntp/analyze.hpp"
 #include "ntp/atomic_file.hpp"
+#include "ntp/certificate.hpp"
 #include "ntp/errors.hpp"
 #include "ntp/generators.hpp"
 #include "ntp/instance_io.hpp"
@@ -366,6 +368,33 @@ int run_main(int argc, char** argv) {
   run->add_option("--steps", run_steps, "Iterations of each run (default 1000)");
   run->add_flag("--quiet", quiet, "No progress line on standard error");
 
+  // analyze
+  auto* an = app.add_subcommand(
+      "analyze", "Decide (C) and (6) with certificates; certify W*, W^mm and bound (9)");
+  std::string an_file;
+  std::string an_certs;
+  std::string an_precision = "double";
+  double an_epsilon = 1e-6;
+  an->add_option("file", an_file, "Instance (FILE, -, or @FAMILY[:SEED])")->required();
+  an->add_flag("--json", json_out, "The stable JSON report on standard output (docs/formats.md)");
+  an->add_option("--certificates", an_certs,
+                 "Write every certificate to this JSON file (re-check with ntpcheck certify)");
+  an->add_option("--precision", an_precision,
+                 "Precision of the floating W* compared with its enclosure: double, long-double, "
+                 "float128 or mpfr:N (default double)");
+  an->add_option("--excess", an_epsilon,
+                 "Report the R with CE(W* + R W^mm) - H <= this (default 1e-6)");
+
+  // certify
+  auto* ce = app.add_subcommand(
+      "certify", "Re-verify a certificate file against an instance, without the solvers");
+  std::string ce_cert;
+  std::string ce_file;
+  ce->add_option("certificates", ce_cert, "Certificate file written by analyze --certificates")
+      ->required();
+  ce->add_option("file", ce_file, "Instance (FILE, -, or @FAMILY[:SEED])")->required();
+  ce->add_flag("--json", json_out, "Machine-readable result on standard output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -425,6 +454,56 @@ int run_main(int argc, char** argv) {
                    static_cast<long long>(r.diverged_at_step));
     }
     return budget_hit || r.diverged_at_step >= 0 ? static_cast<int>(ExitCode::kInconclusive) : 0;
+  }
+  if (an->parsed()) {
+    ntp::AnalyzeOptions opt;
+    opt.precision = ntp::parse_precision(an_precision, "--precision");
+    if (!(an_epsilon > 0) || !std::isfinite(an_epsilon)) {
+      throw ntp::InvalidInput("invalid option: --excess must be finite and > 0, got " +
+                              fmt("%g", an_epsilon));
+    }
+    opt.attainment.epsilon = an_epsilon;
+    const ntp::InstanceData data = load_instance(an_file);
+    const ntp::AnalyzeResult res = ntp::analyze(data, opt);
+    if (!an_certs.empty()) {
+      ntp::write_file_atomic(an_certs, ntp::certificates_to_json(res.certificates).dump(1) + "\n");
+    }
+    if (json_out) {
+      std::printf("%s\n", res.report.dump(2).c_str());
+    } else {
+      std::printf("%s\n", ntp::format_analysis(res.report).c_str());
+      if (!an_certs.empty()) std::printf("certificates written to %s\n", an_certs.c_str());
+    }
+    return static_cast<int>(res.exit);
+  }
+  if (ce->parsed()) {
+    const ntp::CertificateBundle bundle = ntp::read_certificate_file(ce_cert);
+    const ntp::InstanceData data = load_instance(ce_file);
+    const std::vector<ntp::SectionCheck> checks = ntp::verify_certificates(data, bundle);
+    bool all = !checks.empty();
+    json out = json::array();
+    for (const auto& c : checks) {
+      all = all && c.verified;
+      out.push_back({{"section", c.section},
+                     {"claims", c.verdict},
+                     {"verified", c.verified},
+                     {"detail", c.detail},
+                     {"seconds", c.seconds}});
+    }
+    if (json_out) {
+      std::printf("%s\n", json({{"sections", out}, {"all_verified", all}}).dump(2).c_str());
+    } else {
+      for (const auto& c : checks) {
+        std::printf("%-14s %-10s %s  %s (%.3f s)\n", c.section.c_str(), c.verdict.c_str(),
+                    c.verified ? "VERIFIED" : "REJECTED", c.detail.c_str(), c.seconds);
+      }
+      if (checks.empty()) std::printf("the certificate file has no sections\n");
+    }
+    if (!all) {
+      std::fprintf(stderr, "ntpcheck: certify: %s\n",
+                   checks.empty() ? "no section to verify" : "a certificate was rejected");
+    }
+    return all ? 0 : static_cast<int>(ExitCode::kViolated);
   }
   if (run->parsed()) {
     const ntp::InstanceData data = load_instance(run_file);

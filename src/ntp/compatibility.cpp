@@ -11,6 +11,9 @@
 
 #include "ntp/errors.hpp"
 #include "ntp/exact.hpp"
+#include "ntp/flint_linalg.hpp"
+#include "ntp/interval.hpp"
+#include "ntp/token_rows.hpp"
 
 namespace ntp {
 
@@ -50,32 +53,6 @@ void check_y_size(const std::vector<AnchorRow>& rows, const std::vector<BigInt>&
                        ", got " + std::to_string(y.size()));
   }
 }
-
-/** RAII MPFI interval. */
-class Interval {
- public:
-  explicit Interval(long prec) { mpfi_init2(x_, prec); }
-  ~Interval() { mpfi_clear(x_); }
-  Interval(const Interval&) = delete;
-  Interval& operator=(const Interval&) = delete;
-  mpfi_ptr get() { return x_; }
-
- private:
-  mpfi_t x_;
-};
-
-/** RAII MPFR number. */
-class Real {
- public:
-  explicit Real(long prec) { mpfr_init2(x_, prec); }
-  ~Real() { mpfr_clear(x_); }
-  Real(const Real&) = delete;
-  Real& operator=(const Real&) = delete;
-  mpfr_ptr get() { return x_; }
-
- private:
-  mpfr_t x_;
-};
 
 /** log r correctly rounded to double (MPFR). */
 double log_to_double(const Rational& r) {
@@ -242,6 +219,51 @@ bool verify_incompatibility_certificate(const InstanceData& data, const std::vec
   return enclose_log_combination(rows, y, options.interval_precision_bits).excludes_zero();
 }
 
+bool verify_compatibility_certificate(const InstanceData& data,
+                                      const std::vector<std::vector<BigInt>>& left_null_space,
+                                      std::string* why, const CompatibilityOptions& options) {
+  auto fail = [&](const std::string& msg) {
+    if (why) *why = msg;
+    return false;
+  };
+  const std::vector<AnchorRow> rows = anchor_rows(data);
+  const auto n = static_cast<std::int64_t>(rows.size());
+  const auto q = static_cast<std::int64_t>(left_null_space.size());
+  for (std::int64_t k = 0; k < q; ++k) {
+    const auto& y = left_null_space[static_cast<std::size_t>(k)];
+    const std::string where = "left_null_space[" + std::to_string(k) + "]";
+    if (static_cast<std::int64_t>(y.size()) != n) {
+      return fail(where + ": must have " + std::to_string(n) + " entries, got " +
+                  std::to_string(y.size()));
+    }
+    if (!in_left_null_space(data, y)) return fail(where + ": A^T y is not 0");
+    const int exact = exact_log_combination_is_zero(rows, y, options);
+    if (exact == 0) return fail(where + ": prod r^y != 1, so (C) is violated");
+    if (exact < 0) return fail(where + ": prod r^y == 1 was not decided exactly");
+  }
+  if (q > 0) {
+    RationalMatrix ym(q, n);
+    for (std::int64_t k = 0; k < q; ++k) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        ym(k, i) =
+            Rational(left_null_space[static_cast<std::size_t>(k)][static_cast<std::size_t>(i)]);
+      }
+    }
+    if (!has_full_row_rank(ym)) return fail("left_null_space: the vectors are linearly dependent");
+  }
+  // rank A = rank A A^T; its rank modulo a prime (FLINT) is a lower bound of the rank over Q.
+  std::vector<TokenPairRow> arows;
+  arows.reserve(rows.size());
+  for (const AnchorRow& r : rows) arows.push_back({r.context, r.token, r.anchor});
+  if (n > 0 &&
+      static_cast<std::int64_t>(
+          independent_rows_of_gram(row_gram(scale_embeddings(data), arows)).size()) < n - q) {
+    return fail("left_null_space: rank A modulo a prime is below #rows - |Y| = " +
+                std::to_string(n - q) + ", so Y may not span the left null space");
+  }
+  return true;
+}
+
 CompatibilityResult check_compatibility(const InstanceData& data,
                                         const CompatibilityOptions& options) {
   CompatibilityResult res;
@@ -285,6 +307,7 @@ CompatibilityResult check_compatibility(const InstanceData& data,
       if (all_exact_one) {
         res.verdict = CompatibilityVerdict::kHolds;
         res.certificate = CompatibilityCertificate::kLeftNullSpaceExact;
+        res.left_null_space = basis;
       } else {
         res.verdict = CompatibilityVerdict::kInconclusive;
         res.certificate = CompatibilityCertificate::kNone;

@@ -75,8 +75,11 @@ struct CompatibilityResult {
   std::int64_t rank = 0;           ///< exact rank of A (= dim F)
   std::int64_t left_null_dim = 0;  ///< num_equations - rank
   std::vector<BigInt> y;           ///< violated: the certificate (A^T y = 0, y . a != 0)
-  Enclosure y_dot_a;               ///< violated: enclosure of y . a (MPFI)
-  std::string reason;              ///< inconclusive: why
+  /** holds (kLeftNullSpaceExact): the integer basis Y of the left null space, each with
+   * prod r^y == 1 (empty for kFullRowRank). */
+  std::vector<std::vector<BigInt>> left_null_space;
+  Enclosure y_dot_a;   ///< violated: enclosure of y . a (MPFI)
+  std::string reason;  ///< inconclusive: why
   // Numerical companion (double), when options.compute_w_star:
   Eigen::MatrixXd w_star;      ///< V x d: A^+ a, the minimum-norm (least-squares) solution
   double w_star_residual = 0;  ///< max_k |(A vec W*)_k - a_k| (computed in double)
@@ -115,5 +118,16 @@ double residual_upper_bound(const InstanceData& data, const Eigen::MatrixXd& w,
  * possible, else by an enclosure excluding 0). False when not proven. */
 bool verify_incompatibility_certificate(const InstanceData& data, const std::vector<BigInt>& y,
                                         const CompatibilityOptions& options = {});
+
+/**
+ * Verifies a "(C) holds" certificate: the integer vectors Y (possibly none) are independent, each
+ * satisfies A^T y = 0 and prod r^y == 1 exactly, and rank A >= #rows - |Y| (shown by the rank of
+ * the integer Gram matrix of A's rows modulo a prime, a lower bound of the rank over Q). Then Y
+ * spans the left null space and every y in it has y . a = 0, i.e. a is in the range of A: (C) holds
+ * (Fredholm alternative). Returns false with the first defect in *why.
+ */
+bool verify_compatibility_certificate(const InstanceData& data,
+                                      const std::vector<std::vector<BigInt>>& left_null_space,
+                                      std::string* why, const CompatibilityOptions& options = {});
 
 }  // namespace ntp

@@ -43,7 +43,7 @@ BigInt pow10(long e) {
 
 }  // namespace
 
-std::optional<Rational> parse_rational(std::string_view text) {
+std::optional<Rational> parse_rational(std::string_view text, std::size_t max_length) {
   // Trim surrounding blanks only; anything else unusual is rejected.
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) {
     text.remove_prefix(1);
@@ -51,7 +51,7 @@ std::optional<Rational> parse_rational(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) {
     text.remove_suffix(1);
   }
-  if (text.empty() || text.size() > 4096) return std::nullopt;
+  if (text.empty() || text.size() > max_length) return std::nullopt;
   if (auto slash = text.find('/'); slash != std::string_view::npos) {
     auto num = parse_integer(text.substr(0, slash));
     auto den_text = text.substr(slash + 1);

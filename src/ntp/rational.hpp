@@ -17,9 +17,11 @@ using BigInt = boost::multiprecision::mpz_int;
 
 /**
  * Parses a decimal ("-1.25e-3", "7") or rational ("-2/7") string exactly.
- * Returns std::nullopt when the text is not such a number (e.g. "nan", "inf", "0x1p3", "", "1/0").
+ * Returns std::nullopt when the text is not such a number (e.g. "nan", "inf", "0x1p3", "", "1/0")
+ * or is longer than max_length characters (instance files: 4096; certificates hold exact
+ * solutions of large systems and allow more).
  */
-std::optional<Rational> parse_rational(std::string_view text);
+std::optional<Rational> parse_rational(std::string_view text, std::size_t max_length = 4096);
 
 /** The exact rational value of a finite double (every double is a dyadic rational). */
 Rational rational_from_double(double x);

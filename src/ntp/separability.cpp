@@ -33,7 +33,7 @@ std::string to_string(SeparabilityCertificateKind k) {
     case SeparabilityCertificateKind::kNone:
       return "none";
     case SeparabilityCertificateKind::kWitness:
-      return "witness W";
+      return "witness";
     case SeparabilityCertificateKind::kFarkas:
       return "farkas";
   }

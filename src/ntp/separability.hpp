@@ -43,7 +43,7 @@ enum class SeparabilityCertificateKind { kNone, kWitness, kFarkas };
 
 /** "holds" / "violated" / "inconclusive". */
 std::string to_string(SeparabilityVerdict v);
-/** "none" / "witness W" / "farkas". */
+/** "none" / "witness" / "farkas" (stable: stored in JSON by name). */
 std::string to_string(SeparabilityCertificateKind k);
 
 /** A multiplier on one constraint row of (6a) or (6b) of context j with tokens z and v:

@@ -12,36 +12,13 @@
 #include "ntp/generators.hpp"
 #include "ntp/instance.hpp"
 #include "ntp/rational.hpp"
+#include "ntp/test_support.hpp"
 
 namespace ntp {
 namespace {
 
-/** An instance from explicit embeddings and supports (uniform probabilities and weights). */
-InstanceData hand_instance(std::int64_t V, const std::vector<std::vector<Rational>>& h,
-                           const std::vector<std::vector<std::int32_t>>& supports) {
-  InstanceData data;
-  data.vocab_size = V;
-  data.embedding_dim = static_cast<std::int64_t>(h.front().size());
-  data.name = "hand";
-  const auto m = static_cast<long>(h.size());
-  for (std::size_t j = 0; j < h.size(); ++j) {
-    ContextData c;
-    c.embedding = h[j];
-    c.weight = Rational(1, m);
-    c.tokens = supports[j];
-    c.probabilities.assign(supports[j].size(), Rational(1, static_cast<long>(supports[j].size())));
-    data.contexts.push_back(std::move(c));
-  }
-  validate_and_normalise(data);
-  return data;
-}
-
-InstanceData family(const std::string& name, std::uint64_t seed) {
-  GeneratorOptions o;
-  o.family = name;
-  o.seed = seed;
-  return generate(o);
-}
+using testing_support::family;
+using testing_support::hand_instance;
 
 /** Decides, checks the verdict and re-verifies the certificate independently. */
 SeparabilityResult expect_verdict(const InstanceData& data, SeparabilityVerdict expected,

@@ -110,3 +110,16 @@ wb("npy_bad_magic.npy", npy("<f8", "(5, 2)", struct.pack("<10d", *vals), magic=b
 wb("npy_not_npy.npy", b"this is not a numpy file\n")
 wb("npy_empty.npy", b"")
 wb("npy_truncated_header.npy", npy("<f8", "(5, 2)", b"")[:20])
+
+# Certificate files for `ntpcheck certify` (issue 3): each one fault away from a valid shape.
+cert_head = {"format": "ntp-certificate", "version": 1,
+             "instance": {"fingerprint": "0000000000000000", "V": 5, "d": 2, "m": 3}}
+w("cert_malformed.json", "{\"format\": \"ntp-certificate\", \n")
+w("cert_wrong_format.json", dict(cert_head, format="ntp-instance"))
+w("cert_version_2.json", dict(cert_head, version=2))
+w("cert_wrong_instance.json", cert_head)
+w("cert_bad_value.json", dict(cert_head, w_mm={"inequality_multipliers": [
+    {"context": 0, "z": 0, "v": 2, "value": "1/0"}], "equality_multipliers": []}))
+w("cert_missing_rows.json", dict(cert_head, w_star={"y": [], "precision_bits": 64, "radius": 0}))
+w("cert_negative_radius.json", dict(cert_head, w_star={"rows": [], "y": [], "precision_bits": 64,
+                                                       "radius": -1}))
