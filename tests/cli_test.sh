@@ -345,9 +345,21 @@ checks=$((checks + 1))
   fail "analyze @inseparable" "w_mm present or separability not violated"
 expect "certify @inseparable" 0 "$NTP" certify cert_ins.json @inseparable
 
+# check (issue 4): the claims on paper-main all hold (under 10 s), JSON and JUnit reports.
+expect "check @paper-main" 0 "$NTP" check @paper-main --junit junit.xml
+checks=$((checks + 1))
+[[ $(grep -c " holds " "$TMP/e2e.out") == 8 ]] || fail "check @paper-main" "not 8 claims holding: $(cat "$TMP/e2e.out")"
+checks=$((checks + 1))
+grep -q 'tests="8" failures="0" skipped="0"' junit.xml || fail "check --junit" "$(head -c 300 junit.xml)"
+expect "check @inseparable --json" 0 "$NTP" check @inseparable --json
+cp "$TMP/e2e.out" check_ins.json
+checks=$((checks + 1))
+[[ $(json_get check_ins.json '[c["verdict"] for c in d["instances"][0]["claims"]][2]' 2>/dev/null) == not_applicable ]] ||
+  fail "check @inseparable" "gd_projection_to_w_star is not not_applicable"
+
 # No stray files: every file in the end-to-end directory is one we asked for.
 checks=$((checks + 1))
-stray=$(ls -A | grep -v -E '^(gen[123]|gen_seed2|info_file|info_gen|toy|partial|t[12]|[ab]|cert|cert_inc|cert_ins|bad[12]|analysis|analysis_inc|analysis_ins)\.json$|^([abc]|i[012])\.npz$')
+stray=$(ls -A | grep -v -E '^(gen[123]|gen_seed2|info_file|info_gen|toy|partial|t[12]|[ab]|cert|cert_inc|cert_ins|bad[12]|analysis|analysis_inc|analysis_ins|check_ins)\.json$|^junit\.xml$|^([abc]|i[012])\.npz$')
 [[ -z $stray ]] || fail "output directory" "unexpected files: $stray"
 
 echo "cli_test: $entries catalogue entries, $checks checks, $failures failure(s)," \

@@ -2,9 +2,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <optional>
@@ -13,6 +15,7 @@
 #include "ntp/analyze.hpp"
 #include "ntp/atomic_file.hpp"
 #include "ntp/certificate.hpp"
+#include "ntp/claims.hpp"
 #include "ntp/errors.hpp"
 #include "ntp/generators.hpp"
 #include "ntp/instance_io.hpp"
@@ -304,6 +307,44 @@ ntp::TrainResult do_train(const ntp::InstanceData& data, const TrainArgs& a, boo
   return r;
 }
 
+/** The instances named by check's arguments: files, @FAMILY[:SEED], '-', or folders (every *.json
+ * inside, sorted). */
+std::vector<std::string> expand_instances(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (const std::string& a : args) {
+    std::error_code ec;
+    if (!a.empty() && a.front() != '@' && a != "-" && std::filesystem::is_directory(a, ec)) {
+      std::vector<std::string> files;
+      for (const auto& e : std::filesystem::directory_iterator(a, ec)) {
+        if (e.is_regular_file() && e.path().extension() == ".json")
+          files.push_back(e.path().string());
+      }
+      if (ec) throw ntp::IoError("cannot read folder " + a + ": " + ec.message());
+      if (files.empty()) {
+        throw ntp::InvalidInput("invalid argument: folder " + a + " holds no *.json instance file");
+      }
+      std::sort(files.begin(), files.end());
+      out.insert(out.end(), files.begin(), files.end());
+    } else {
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
+std::string short_num(double x) { return fmt("%.3g", x); }
+
+void print_claims(const ntp::InstanceClaims& ic) {
+  std::printf("instance %s (%s)\n", ic.instance.c_str(), ic.name.c_str());
+  std::printf("  %-26s %-15s %-11s %-11s %s\n", "claim", "verdict", "measured", "bound",
+              "reason / time");
+  for (const auto& c : ic.claims) {
+    std::printf("  %-26s %-15s %-11s %-11s %s\n", c.name.c_str(), ntp::to_string(c.verdict).c_str(),
+                short_num(c.measured).c_str(), short_num(c.bound).c_str(),
+                (c.reason.empty() ? fmt("%.2f s", c.seconds) : c.reason).c_str());
+  }
+}
+
 int run_main(int argc, char** argv) {
   CLI::App app{
       "ntpcheck: checks, with evidence, the theory of gradient descent on next-token\n"
@@ -384,6 +425,25 @@ int run_main(int argc, char** argv) {
                  "float128 or mpfr:N (default double)");
   an->add_option("--excess", an_epsilon,
                  "Report the R with CE(W* + R W^mm) - H <= this (default 1e-6)");
+
+  // check
+  auto* ck = app.add_subcommand(
+      "check", "Decide the theory's claims (verdict, measured, bound, evidence) on instances");
+  std::vector<std::string> ck_files;
+  std::string ck_claims;
+  double ck_budget = 10;
+  std::string ck_precision = "double";
+  std::int64_t ck_steps = 10000;
+  std::string ck_junit;
+  ck->add_option("files", ck_files, "Instances: FILE, -, @FAMILY[:SEED] or a folder of *.json")
+      ->required();
+  ck->add_option("--claims", ck_claims, "Comma-separated claim names (default: all)");
+  ck->add_option("--budget", ck_budget, "Soft time budget per instance in seconds (default 10)");
+  ck->add_option("--precision", ck_precision,
+                 std::string("Arithmetic of the GD / NGD runs: ") + ntp::precision_names_help());
+  ck->add_option("--steps", ck_steps, "GD and NGD iterations (default 10000)");
+  ck->add_flag("--json", json_out, "Machine-readable output");
+  ck->add_option("--junit", ck_junit, "Also write a JUnit XML report to this file");
 
   // certify
   auto* ce = app.add_subcommand(
@@ -475,6 +535,47 @@ int run_main(int argc, char** argv) {
       if (!an_certs.empty()) std::printf("certificates written to %s\n", an_certs.c_str());
     }
     return static_cast<int>(res.exit);
+  }
+  if (ck->parsed()) {
+    ntp::CheckOptions opt;
+    opt.budget_seconds = ck_budget;
+    opt.steps = ck_steps;
+    opt.precision = ntp::parse_precision(ck_precision, "--precision");
+    std::size_t pos = 0;
+    while (!ck_claims.empty() && pos <= ck_claims.size()) {
+      const std::size_t comma = ck_claims.find(',', pos);
+      const std::string name =
+          ck_claims.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      if (!name.empty()) opt.claims.push_back(name);
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    if (!ck_claims.empty() && opt.claims.empty()) {
+      throw ntp::InvalidInput("invalid option: --claims lists no claim, got \"" + ck_claims + "\"");
+    }
+    std::vector<ntp::InstanceClaims> all;
+    int exit_code = 0;
+    json doc = json::array();
+    for (const std::string& f : expand_instances(ck_files)) {
+      const ntp::InstanceData data = load_instance(f);
+      ntp::InstanceClaims ic{f, data.name, ntp::check_claims(data, opt)};
+      const int code = static_cast<int>(ntp::claims_exit_code(ic.claims));
+      // Severity: violated (1) over inconclusive (2) over all hold (0).
+      if (code == 1 || (code == 2 && exit_code == 0)) exit_code = code;
+      if (json_out) {
+        json claims = json::array();
+        for (const auto& c : ic.claims) claims.push_back(ntp::claim_to_json(c));
+        doc.push_back({{"instance", f}, {"name", data.name}, {"claims", claims}});
+      } else {
+        print_claims(ic);
+      }
+      all.push_back(std::move(ic));
+    }
+    if (!ck_junit.empty()) ntp::write_file_atomic(ck_junit, ntp::claims_to_junit(all));
+    if (json_out) {
+      std::printf("%s\n", json({{"instances", doc}, {"exit", exit_code}}).dump(2).c_str());
+    }
+    return exit_code;
   }
   if (ce->parsed()) {
     const ntp::CertificateBundle bundle = ntp::read_certificate_file(ce_cert);
