@@ -132,7 +132,10 @@ class Context {
     return *comp_;
   }
   const SeparabilityResult& sep() {
-    if (!sep_) sep_ = decide_separability(data_);
+    if (!sep_) {
+      sep_ = decide_separability(data_);
+      if (options_.hooks.alter_separability) options_.hooks.alter_separability(*sep_);
+    }
     return *sep_;
   }
   bool both_hold() {
@@ -152,11 +155,17 @@ class Context {
     return why;
   }
   const WStarResult& w_star() {
-    if (!ws_) ws_ = enclose_w_star(data_, comp().verdict, 200, comp().rank);
+    if (!ws_) {
+      ws_ = enclose_w_star(data_, comp().verdict, 200, comp().rank);
+      if (options_.hooks.alter_w_star) options_.hooks.alter_w_star(*ws_);
+    }
     return *ws_;
   }
   const MaxMarginResult& w_mm() {
-    if (!mm_) mm_ = compute_w_mm(data_, sep().verdict);
+    if (!mm_) {
+      mm_ = compute_w_mm(data_, sep().verdict);
+      if (options_.hooks.alter_w_mm) options_.hooks.alter_w_mm(*mm_);
+    }
     return *mm_;
   }
   const AttainmentResult& attainment() {
@@ -182,8 +191,12 @@ class Context {
       o.eta = default_eta(kind, summary());
       const double budget = options_.budget_seconds / 4;
       const auto t0 = Clock::now();
-      slot = train(data_, o, options_.precision, nullptr,
-                   [&](std::int64_t, std::int64_t) { return since(t0) < budget; });
+      if (options_.hooks.train) {
+        slot = options_.hooks.train(data_, o, options_.precision, nullptr);
+      } else {
+        slot = train(data_, o, options_.precision, nullptr,
+                     [&](std::int64_t, std::int64_t) { return since(t0) < budget; });
+      }
     }
     return *slot;
   }
@@ -195,7 +208,8 @@ class Context {
       o.per_decade = 1;
       // The path is the most informative evidence for claims 1 and 3-6: most of the budget.
       o.max_seconds = std::max(0.5, 0.8 * options_.budget_seconds - since(start_));
-      path_ = ridge_path(data_, o);
+      path_ =
+          options_.hooks.ridge_path ? options_.hooks.ridge_path(data_, o) : ridge_path(data_, o);
     }
     return *path_;
   }
@@ -702,7 +716,9 @@ void claim_gd_invariants(Context& ctx, ClaimResult& r) {
   o.steps = std::max<std::int64_t>(100, ctx.options().steps / 5);
   o.points_per_decade = 5;
   o.eta = default_eta(OptimizerKind::kGD, ctx.summary());
-  const TrainResult t = train(ctx.data(), o, ctx.options().precision, &w0);
+  const TrainResult t = ctx.options().hooks.train
+                            ? ctx.options().hooks.train(ctx.data(), o, ctx.options().precision, &w0)
+                            : train(ctx.data(), o, ctx.options().precision, &w0);
   // Projector onto span(Hbar)^perp (double).
   const Eigen::JacobiSVD<Eigen::MatrixXd> svd(inst.Hbar, Eigen::ComputeFullU);
   const Eigen::Index rk = svd.rank();

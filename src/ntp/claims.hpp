@@ -12,13 +12,21 @@
  * gd_projection_to_w_star, gd_direction_to_w_mm, gd_norm_and_loss, regularization_path,
  * lemma1_overparameterized, gd_invariants.
  */
+#include <Eigen/Core>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "ntp/errors.hpp"
 #include "ntp/instance.hpp"
+#include "ntp/max_margin.hpp"
+#include "ntp/optimize.hpp"
+#include "ntp/regpath.hpp"
 #include "ntp/scalar.hpp"
+#include "ntp/separability.hpp"
+#include "ntp/train.hpp"
+#include "ntp/w_star.hpp"
 
 namespace ntp {
 
@@ -39,11 +47,27 @@ struct ClaimResult {
   double seconds = 0;
 };
 
+/**
+ * Substitutes for the library's components, to run the claims against another (e.g. deliberately
+ * wrong) implementation: the property suite shows that each claim catches an injected bug. Empty
+ * functions mean the library's own.
+ */
+struct ClaimHooks {
+  std::function<TrainResult(const InstanceData&, const OptimizerOptions&, const PrecisionSpec&,
+                            const Eigen::MatrixXd* w0)>
+      train;
+  std::function<std::vector<RidgePoint>(const InstanceData&, const RidgePathOptions&)> ridge_path;
+  std::function<void(WStarResult&)> alter_w_star;
+  std::function<void(MaxMarginResult&)> alter_w_mm;
+  std::function<void(SeparabilityResult&)> alter_separability;
+};
+
 struct CheckOptions {
   std::vector<std::string> claims;  ///< empty: all, in the documented order
   double budget_seconds = 10;       ///< soft budget for the optimizer runs and the path
   PrecisionSpec precision;          ///< arithmetic of the GD / NGD runs
   std::int64_t steps = 10000;       ///< GD and NGD iterations (log-spaced record grid)
+  ClaimHooks hooks;                 ///< testing: substitute components
 };
 
 /** All claim names, in order. */
