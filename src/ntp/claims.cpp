@@ -285,6 +285,17 @@ bool crossed_horizon(Context& ctx, const TrainResult& t, ClaimResult& r) {
                std::to_string(t.diverged_at_step);
     return true;
   }
+  // A run whose iterate stops changing between two recorded steps has lost its updates to
+  // rounding (e.g. in float past its horizon): GD and NGD always move while the gradient is not 0.
+  for (std::size_t k = 1; k < t.weights.size(); ++k) {
+    if (t.step[k] > t.step[k - 1] && t.weights[k] == t.weights[k - 1]) {
+      r.verdict = Verdict::kInconclusive;
+      r.reason = optimizer_name(t.optimizer) + " stalled in " + t.precision.name() +
+                 ": W did not change from step " + std::to_string(t.step[k - 1]) + " to " +
+                 std::to_string(t.step[k]) + " (updates lost to rounding, past its horizon)";
+      return true;
+    }
+  }
   return false;
 }
 

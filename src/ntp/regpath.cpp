@@ -87,6 +87,20 @@ std::vector<RidgePoint> ridge_path(const InstanceData& data, const RidgePathOpti
     RidgePoint pt;
     pt.lambda = lambda;
     double f = objective(inst, W, lambda, ws, &g, &lv);
+    // Predictor: asymptotically W_lambda ~ W* + log(1/lambda) W^mm / margin, linear in log lambda,
+    // so the secant step from the last two solutions (equal log-spacing) is a good start.
+    if (out.size() >= 2) {
+      const Eigen::MatrixXd guess = 2 * out.back().W - out[out.size() - 2].W;
+      Eigen::MatrixXd gg(inst.V, inst.d);
+      LossValue<double> lg;
+      const double fg = objective(inst, guess, lambda, ws, &gg, &lg);
+      if (std::isfinite(fg) && fg < f) {
+        W = guess;
+        g = gg;
+        lv = lg;
+        f = fg;
+      }
+    }
     for (int it = 0; it < options.max_newton; ++it) {
       const Eigen::MatrixXd H = hessian(inst, W, lambda);
       const Eigen::LLT<Eigen::MatrixXd> llt(H);
