@@ -8,6 +8,7 @@ pkgs=(
   libeigen3-dev libboost-dev libmpfr-dev libgmp-dev libmpfi-dev libqd-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libglpk-dev libflint-dev libzip-dev zlib1g-dev
+  gnuplot-nox
 )
 if [[ "${1:-}" == "--with-python" ]]; then
   pkgs+=(python3 python3-numpy)

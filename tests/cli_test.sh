@@ -357,6 +357,18 @@ checks=$((checks + 1))
 [[ $(json_get check_ins.json '[c["verdict"] for c in d["instances"][0]["claims"]][2]' 2>/dev/null) == not_applicable ]] ||
   fail "check @inseparable" "gd_projection_to_w_star is not not_applicable"
 
+# reproduce (issue 4): CSV, scripts and (with gnuplot) pictures; equal W^mm rows in paper-toy.
+expect "reproduce paper-toy" 0 "$NTP" reproduce paper-toy --out repro --steps 300
+for f in curves.csv rows.csv loss.gp panels.gp summary.json; do
+  checks=$((checks + 1))
+  [[ -s repro/$f ]] || fail "reproduce paper-toy" "repro/$f missing or empty"
+done
+if command -v gnuplot >/dev/null; then
+  checks=$((checks + 1))
+  [[ -s repro/panels.png ]] || fail "reproduce paper-toy" "gnuplot is installed but repro/panels.png is missing"
+fi
+rm -rf repro
+
 # No stray files: every file in the end-to-end directory is one we asked for.
 checks=$((checks + 1))
 stray=$(ls -A | grep -v -E '^(gen[123]|gen_seed2|info_file|info_gen|toy|partial|t[12]|[ab]|cert|cert_inc|cert_ins|bad[12]|analysis|analysis_inc|analysis_ins|check_ins)\.json$|^junit\.xml$|^([abc]|i[012])\.npz$')

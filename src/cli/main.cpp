@@ -20,6 +20,7 @@
 #include "ntp/generators.hpp"
 #include "ntp/instance_io.hpp"
 #include "ntp/npy.hpp"
+#include "ntp/reproduce.hpp"
 #include "ntp/train.hpp"
 
 namespace {
@@ -445,6 +446,21 @@ int run_main(int argc, char** argv) {
   ck->add_flag("--json", json_out, "Machine-readable output");
   ck->add_option("--junit", ck_junit, "Also write a JUnit XML report to this file");
 
+  // reproduce
+  auto* rp = app.add_subcommand(
+      "reproduce", "The paper's experiments: GD, NGD, Adam curves as CSV and gnuplot pictures");
+  std::string rp_target;
+  std::string rp_out;
+  std::string rp_seed = "1";
+  std::int64_t rp_steps = 10000;
+  bool rp_no_plots = false;
+  rp->add_option("target", rp_target, "paper-main, paper-toy (generated) or an instance FILE")
+      ->required();
+  rp->add_option("--out", rp_out, "Output directory (created if missing)")->required();
+  rp->add_option("--seed", rp_seed, "Seed of the generated paper instance (default 1)");
+  rp->add_option("--steps", rp_steps, "Iterations of each optimizer (default 10000, the paper's)");
+  rp->add_flag("--no-plots", rp_no_plots, "Write the CSV and gnuplot scripts only");
+
   // certify
   auto* ce = app.add_subcommand(
       "certify", "Re-verify a certificate file against an instance, without the solvers");
@@ -576,6 +592,25 @@ int run_main(int argc, char** argv) {
       std::printf("%s\n", json({{"instances", doc}, {"exit", exit_code}}).dump(2).c_str());
     }
     return exit_code;
+  }
+  if (rp->parsed()) {
+    ntp::InstanceData data;
+    if (rp_target == "paper-main" || rp_target == "paper-toy") {
+      ntp::GeneratorOptions g;
+      g.family = rp_target;
+      g.seed = parse_seed(rp_seed, "--seed");
+      data = ntp::generate(g);
+    } else {
+      data = load_instance(rp_target);
+    }
+    ntp::ReproduceOptions o;
+    o.steps = rp_steps;
+    o.plots = !rp_no_plots;
+    const ntp::ReproduceResult r = ntp::reproduce(data, rp_out, o);
+    std::printf("reproduce %s: %zu files in %s; plots: %s\n", data.name.c_str(), r.files.size(),
+                rp_out.c_str(), r.plot_status.c_str());
+    for (const auto& f : r.files) std::printf("  %s\n", f.c_str());
+    return 0;
   }
   if (ce->parsed()) {
     const ntp::CertificateBundle bundle = ntp::read_certificate_file(ce_cert);
