@@ -26,14 +26,10 @@
 #include "ntp/scalar.hpp"
 #include "ntp/separability.hpp"
 #include "ntp/train.hpp"
+#include "ntp/verdict.hpp"
 #include "ntp/w_star.hpp"
 
 namespace ntp {
-
-/** A finding (design.md "Results, verdicts, errors"); stored by name in JSON. */
-enum class Verdict { kHolds, kViolated, kInconclusive, kNotApplicable };
-/** "holds", "violated", "inconclusive", "not_applicable". */
-std::string to_string(Verdict v);
 
 struct ClaimResult {
   std::string name;

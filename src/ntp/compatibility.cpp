@@ -17,18 +17,6 @@
 
 namespace ntp {
 
-std::string to_string(CompatibilityVerdict v) {
-  switch (v) {
-    case CompatibilityVerdict::kHolds:
-      return "holds";
-    case CompatibilityVerdict::kViolated:
-      return "violated";
-    case CompatibilityVerdict::kInconclusive:
-      return "inconclusive";
-  }
-  return "unknown";
-}
-
 std::string to_string(CompatibilityCertificate c) {
   switch (c) {
     case CompatibilityCertificate::kFullRowRank:

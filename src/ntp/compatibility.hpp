@@ -29,11 +29,12 @@
 #include "ntp/instance.hpp"
 #include "ntp/rational.hpp"
 #include "ntp/subspace.hpp"
+#include "ntp/verdict.hpp"
 
 namespace ntp {
 
-/** What was found about (C). (Local to this module until a project-wide Verdict exists.) */
-enum class CompatibilityVerdict { kHolds, kViolated, kInconclusive };
+/** The verdict on (C): holds, violated or inconclusive (verdict.hpp). */
+using CompatibilityVerdict = Verdict;
 
 /** The evidence behind the verdict. Names (to_string) are stable: stored in JSON by name. */
 enum class CompatibilityCertificate {
@@ -44,7 +45,6 @@ enum class CompatibilityCertificate {
   kNone,                ///< "none": inconclusive
 };
 
-std::string to_string(CompatibilityVerdict v);
 std::string to_string(CompatibilityCertificate c);
 
 struct CompatibilityOptions {

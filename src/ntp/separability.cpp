@@ -16,18 +16,6 @@
 
 namespace ntp {
 
-std::string to_string(SeparabilityVerdict v) {
-  switch (v) {
-    case SeparabilityVerdict::kHolds:
-      return "holds";
-    case SeparabilityVerdict::kViolated:
-      return "violated";
-    case SeparabilityVerdict::kInconclusive:
-      return "inconclusive";
-  }
-  return "inconclusive";
-}
-
 std::string to_string(SeparabilityCertificateKind k) {
   switch (k) {
     case SeparabilityCertificateKind::kNone:
@@ -319,6 +307,27 @@ SeparabilityResult decide_separability(const InstanceData& data) {
     res.certificate.kind = SeparabilityCertificateKind::kWitness;
     res.certificate.w.assign(static_cast<std::size_t>(V * d), Rational(0));
     res.min_margin = 0;
+    return finish();
+  }
+
+  if (r == 0) {
+    // Every embedding is 0, so every logit is 0 and a (6b) row reads 0 >= 1: infeasible. The
+    // Farkas certificate is y = 1 on one (6b) row, whose matrix (e_z - e_v) h_j^T is 0. (GLPK would
+    // be given an LP without columns, which it refuses by aborting.)
+    for (std::int64_t j = 0; j < m && res.certificate.inequality_multipliers.empty(); ++j) {
+      const auto& sj = supp[static_cast<std::size_t>(j)];
+      for (std::int32_t v = 0; v < V; ++v) {
+        if (std::find(sj.begin(), sj.end(), v) != sj.end()) continue;
+        res.certificate.inequality_multipliers.push_back({j, sj.front(), v, Rational(1)});
+        break;
+      }
+    }
+    res.verdict = SeparabilityVerdict::kViolated;
+    res.certificate.kind = SeparabilityCertificateKind::kFarkas;
+    std::string why;
+    if (!verify_separability_certificate(data, res.certificate, &why)) {
+      throw InternalError("separability: the zero-embedding Farkas certificate, got " + why);
+    }
     return finish();
   }
 

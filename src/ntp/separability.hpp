@@ -35,14 +35,14 @@
 
 #include "ntp/instance.hpp"
 #include "ntp/rational.hpp"
+#include "ntp/verdict.hpp"
 
 namespace ntp {
 
-enum class SeparabilityVerdict { kHolds, kViolated, kInconclusive };
+/** The verdict on (6): holds, violated or inconclusive (verdict.hpp). */
+using SeparabilityVerdict = Verdict;
 enum class SeparabilityCertificateKind { kNone, kWitness, kFarkas };
 
-/** "holds" / "violated" / "inconclusive". */
-std::string to_string(SeparabilityVerdict v);
 /** "none" / "witness" / "farkas" (stable: stored in JSON by name). */
 std::string to_string(SeparabilityCertificateKind k);
 
