@@ -29,6 +29,7 @@ namespace {
 
 using testing_support::family;
 using testing_support::hand_instance;
+using testing_support::rank_deficient_instance;
 using testing_support::with_repeated_context;
 
 bool in_support(const InstanceData& data, std::int64_t j, std::int32_t t) {
@@ -374,21 +375,6 @@ TEST(MaxMargin, RepeatedContextGivesTheSameWmm) {
   const MaxMarginResult b = proven_w_mm(rep, "overparameterized 1 + repeat");
   EXPECT_TRUE(a.w == b.w);
   EXPECT_EQ(a.norm_squared, b.norm_squared);
-}
-
-/** V = 4, d = 4 (coordinate 4 unused), h_3 = h_1 + h_2, S_1 = S_2 = S_3 = {0,1}, S_4 = {2,3}.
- * r_j = p_{j,1}/p_{j,0}: (C) holds iff r_3 = r_1 r_2 (left null vector (1, 1, -1, 0)). */
-InstanceData rank_deficient_instance(const Rational& p3_token0) {
-  const std::vector<Rational> h1 = {Rational(1), Rational(0), Rational(1, 2), Rational(0)};
-  const std::vector<Rational> h2 = {Rational(0), Rational(1), Rational(-1, 4), Rational(0)};
-  std::vector<Rational> h3;
-  for (std::size_t i = 0; i < h1.size(); ++i) h3.push_back(h1[i] + h2[i]);
-  const std::vector<Rational> h4 = {Rational(0), Rational(0), Rational(1), Rational(0)};
-  return hand_instance(4, {h1, h2, h3, h4}, {{0, 1}, {0, 1}, {0, 1}, {2, 3}},
-                       {{Rational(1, 3), Rational(2, 3)},
-                        {Rational(1, 4), Rational(3, 4)},
-                        {p3_token0, 1 - p3_token0},
-                        {Rational(2, 5), Rational(3, 5)}});
 }
 
 TEST(MaxMargin, RankDeficientEmbeddings) {
