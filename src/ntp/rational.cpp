@@ -18,6 +18,13 @@ bool all_digits(std::string_view s) {
   return true;
 }
 
+/** Decimal digits to an integer. Leading zeros are stripped first: Boost reads a string that
+ * starts with '0' as octal ("0101" would be 65). */
+BigInt decimal_digits_to_int(std::string_view s) {
+  while (s.size() > 1 && s.front() == '0') s.remove_prefix(1);
+  return BigInt{std::string(s)};
+}
+
 std::optional<BigInt> parse_integer(std::string_view s) {
   bool neg = false;
   if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
@@ -25,7 +32,7 @@ std::optional<BigInt> parse_integer(std::string_view s) {
     s.remove_prefix(1);
   }
   if (!all_digits(s)) return std::nullopt;
-  BigInt v{std::string(s)};
+  BigInt v = decimal_digits_to_int(s);
   return neg ? BigInt(-v) : v;
 }
 
@@ -94,7 +101,7 @@ std::optional<Rational> parse_rational(std::string_view text, std::size_t max_le
     digits = std::string(s);
   }
   if (exponent > 100000 || exponent < -100000) return std::nullopt;
-  BigInt mant{digits};
+  BigInt mant = decimal_digits_to_int(digits);
   if (neg) mant = -mant;
   if (exponent >= 0) return Rational(BigInt(mant * pow10(exponent)));
   return Rational(mant, pow10(-exponent));
