@@ -374,9 +374,27 @@ if command -v gnuplot >/dev/null; then
 fi
 rm -rf repro
 
+# verify: our own trajectories are correct candidates; a wrong eta is caught at step 1; --json
+# and --out carry the ntp-verify report; --weights checks one point.
+expect "verify own gd trajectory" 0 "$NTP" verify @paper-toy --trajectory a.npz --quiet
+expect "verify own float trajectory (train)" 0 "$NTP" train @paper-toy --precision float --steps 200 --quiet --out vf.npz
+expect "verify own float trajectory" 0 "$NTP" verify @paper-toy --trajectory vf.npz --quiet --no-reference-objects
+expect "verify --init trajectory" 0 "$NTP" verify @paper-toy --trajectory i1.npz --init "$DIR/control_init.npy" --quiet
+expect "verify --init missing" 1 "$NTP" verify @paper-toy --trajectory i1.npz --quiet --no-reference-objects
+expect "verify wrong eta (train)" 0 "$NTP" train @paper-toy --eta 0.101 --steps 50 --quiet --out ve.npz
+expect "verify wrong eta" 1 "$NTP" verify @paper-toy --trajectory ve.npz --eta 0.1 --quiet --json --out vreport.json
+checks=$((checks + 1))
+[[ $(json_get vreport.json 'd["format"], d["verdict"], d["trajectory"]["first_failing_step"]' 2>/dev/null) == "('ntp-verify', 'violated', 1)" ]] ||
+  fail "verify wrong eta" "report does not name step 1 as the first failing step"
+grep -q "FIRST FAILING STEP 1" <("$NTP" verify @paper-toy --trajectory ve.npz --eta 0.1 --quiet) ||
+  fail "verify wrong eta" "the summary does not name the first failing step"
+expect "verify --weights (control W0)" 0 "$NTP" verify @paper-toy --weights "$DIR/control_init.npy" --init "$DIR/control_init.npy" --steps-taken 0 --quiet
+expect "verify --weights column sums" 1 "$NTP" verify @paper-toy --weights "$DIR/control_init.npy" --steps-taken 10 --quiet
+rm -f vf.npz ve.npz
+
 # No stray files: every file in the end-to-end directory is one we asked for.
 checks=$((checks + 1))
-stray=$(ls -A | grep -v -E '^(gen[123]|gen_seed2|info_file|info_gen|toy|partial|t[12]|[ab]|cert|cert_inc|cert_ins|bad[12]|analysis|analysis_inc|analysis_ins|check_ins)\.json$|^junit\.xml$|^([abc]|i[012])\.npz$')
+stray=$(ls -A | grep -v -E '^(gen[123]|gen_seed2|info_file|info_gen|toy|partial|t[12]|[ab]|cert|cert_inc|cert_ins|bad[12]|analysis|analysis_inc|analysis_ins|check_ins|vreport)\.json$|^junit\.xml$|^([abc]|i[012])\.npz$')
 [[ -z $stray ]] || fail "output directory" "unexpected files: $stray"
 
 echo "cli_test: $entries catalogue entries, $checks checks, $failures failure(s)," \

@@ -22,6 +22,7 @@
 #include "ntp/npy.hpp"
 #include "ntp/reproduce.hpp"
 #include "ntp/train.hpp"
+#include "ntp/verify.hpp"
 
 namespace {
 
@@ -37,31 +38,6 @@ std::string fmt(const char* f, double x) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, x);
   return buf;
-}
-
-/** A seed: decimal digits only, below 2^64 (CLI11 would wrap "-1" around). */
-std::uint64_t parse_seed(const std::string& text, const std::string& field) {
-  const auto q = ntp::parse_rational(text);
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || !q ||
-      *q > ntp::Rational(ntp::BigInt(std::numeric_limits<std::uint64_t>::max()))) {
-    throw ntp::InvalidInput("invalid option: " + field +
-                            " must be an integer in [0, 2^64), got \"" + text + "\"");
-  }
-  return std::stoull(text);
-}
-
-/** "FILE", "-" (stdin) or "@FAMILY[:SEED]" (a built-in generated instance, e.g. @paper-main). */
-ntp::InstanceData load_instance(const std::string& arg) {
-  if (!arg.empty() && arg.front() == '@') {
-    ntp::GeneratorOptions g;
-    const auto colon = arg.find(':');
-    g.family = arg.substr(1, colon == std::string::npos ? std::string::npos : colon - 1);
-    if (colon != std::string::npos) {
-      g.seed = parse_seed(arg.substr(colon + 1), "the seed of FILE " + arg);
-    }
-    return ntp::generate(g);
-  }
-  return ntp::read_instance_file(arg);
 }
 
 json summary_json(const ntp::InstanceData& data, const ntp::InstanceSummary& s) {
@@ -219,7 +195,11 @@ void write_trajectory(const std::string& path, const ntp::InstanceData& data,
   }
   ntp::NpzArrays arrays;
   arrays.emplace_back("step", ntp::NpyArrayView(std::span<const std::int64_t>(r.step), {K}));
-  arrays.emplace_back("W", ntp::NpyArrayView(std::span<const double>(W), {K, V, d}));
+  // float runs store float32 W (their iterates exactly), so verify judges them by float's epsilon.
+  const ntp::NpyDtype w_dtype = r.precision.kind == ntp::Precision::kFloat
+                                    ? ntp::NpyDtype::kFloat32
+                                    : ntp::NpyDtype::kFloat64;
+  arrays.emplace_back("W", ntp::NpyArrayView(std::span<const double>(W), {K, V, d}, w_dtype));
   arrays.emplace_back("ce", ntp::NpyArrayView(std::span<const double>(r.ce), {K}));
   arrays.emplace_back("excess", ntp::NpyArrayView(std::span<const double>(r.excess), {K}));
   arrays.emplace_back("norm", ntp::NpyArrayView(std::span<const double>(r.norm), {K}));
@@ -292,14 +272,7 @@ ntp::TrainResult do_train(const ntp::InstanceData& data, const TrainArgs& a, boo
   const ntp::PrecisionSpec prec = ntp::parse_precision(a.precision);
   std::optional<Eigen::MatrixXd> W0;
   if (!a.init.empty()) {
-    const ntp::NpyArray arr = ntp::read_npy(a.init);
-    ntp::check_npy_shape(arr, {data.vocab_size, data.embedding_dim}, "npy file " + a.init);
-    if (!ntp::is_floating(arr.dtype)) {
-      throw ntp::InvalidInput("npy file " + a.init + ": dtype must be float32 or float64, got " +
-                              std::string(ntp::npy_dtype_name(arr.dtype)));
-    }
-    W0 = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-        arr.f64.data(), data.vocab_size, data.embedding_dim);
+    W0 = ntp::read_candidate_weights(a.init, data.vocab_size, data.embedding_dim).W;
   }
   Progress progress("train " + a.optimizer + " " + prec.name(), quiet, a.max_seconds);
   ntp::TrainResult r = ntp::train(data, opt, prec, W0 ? &*W0 : nullptr,
@@ -471,6 +444,42 @@ int run_main(int argc, char** argv) {
   ce->add_option("file", ce_file, "Instance (FILE, -, or @FAMILY[:SEED])")->required();
   ce->add_flag("--json", json_out, "Machine-readable result on standard output");
 
+  // verify
+  auto* vf = app.add_subcommand(
+      "verify",
+      "Check another implementation's weights (.npy) or trajectory (.npz) against the "
+      "reference: point metrics, invariants, and a replay in double and in --truth");
+  std::string vf_file, vf_weights, vf_traj, vf_init, vf_eta, vf_out;
+  std::string vf_optimizer = "gd";
+  std::string vf_truth = "dd";
+  double vf_factor = ntp::VerifyOptions{}.factor;
+  double vf_tolerance = ntp::VerifyOptions{}.tolerance;
+  std::int64_t vf_steps_taken = -1;
+  std::string vf_reported_loss;
+  bool vf_no_refs = false;
+  vf->add_option("file", vf_file, "Instance (FILE, -, or @FAMILY[:SEED])")->required();
+  vf->add_option("--weights", vf_weights, "Candidate W as .npy (V x d, float32/float64)");
+  vf->add_option("--trajectory", vf_traj,
+                 "Candidate trajectory .npz: step int [K], W float [K,V,d], optional loss [K]");
+  vf->add_option("--optimizer", vf_optimizer, "What produced the candidate: gd, ngd, adam");
+  vf->add_option("--eta", vf_eta,
+                 "Step size of the candidate's optimizer (default as ntpcheck train)");
+  vf->add_option("--init", vf_init, "W0 as .npy (default zero)");
+  vf->add_option(
+      "--truth", vf_truth,
+      std::string("Precision of the truth replay (default dd): ") + ntp::precision_names_help());
+  vf->add_option("--factor", vf_factor, "Room relative to the double replay's error (default 16)");
+  vf->add_option("--tolerance", vf_tolerance,
+                 "Allowed error per step in units of the candidate's unit roundoff (default 16)");
+  vf->add_option("--steps-taken", vf_steps_taken, "--weights: steps that produced W, if known");
+  vf->add_option("--reported-loss", vf_reported_loss, "--weights: the candidate's own CE at W");
+  vf->add_flag("--no-reference-objects", vf_no_refs,
+               "Skip W* and W^mm (certified, seconds on paper-main)");
+  vf->add_option("--out", vf_out, "Also write the JSON report to this file");
+  vf->add_flag("--json", json_out,
+               "The JSON report (docs/formats.md ntp-verify) on standard output");
+  vf->add_flag("--quiet", quiet, "No progress line on standard error");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -485,13 +494,13 @@ int run_main(int argc, char** argv) {
   }
 
   if (gen->parsed()) {
-    gopt.seed = parse_seed(seed_text, "--seed");
+    gopt.seed = ntp::parse_seed(seed_text, "--seed");
     const ntp::InstanceData data = ntp::generate(gopt);
     ntp::write_file_atomic(gen_out, ntp::instance_to_json(data).dump(1) + "\n");
     return 0;
   }
   if (info->parsed()) {
-    const ntp::InstanceData data = load_instance(info_file);
+    const ntp::InstanceData data = ntp::load_instance(info_file);
     const ntp::InstanceSummary s = ntp::summarize(data);
     if (json_out) {
       std::printf("%s\n", summary_json(data, s).dump(2).c_str());
@@ -501,7 +510,7 @@ int run_main(int argc, char** argv) {
     return 0;
   }
   if (tr->parsed()) {
-    const ntp::InstanceData data = load_instance(ta.file);
+    const ntp::InstanceData data = ntp::load_instance(ta.file);
     bool budget_hit = false;
     const ntp::TrainResult r = do_train(data, ta, quiet, &budget_hit);
     if (!ta.out.empty()) write_trajectory(ta.out, data, r);
@@ -539,7 +548,7 @@ int run_main(int argc, char** argv) {
                               fmt("%g", an_epsilon));
     }
     opt.attainment.epsilon = an_epsilon;
-    const ntp::InstanceData data = load_instance(an_file);
+    const ntp::InstanceData data = ntp::load_instance(an_file);
     const ntp::AnalyzeResult res = ntp::analyze(data, opt);
     if (!an_certs.empty()) {
       ntp::write_file_atomic(an_certs, ntp::certificates_to_json(res.certificates).dump(1) + "\n");
@@ -573,7 +582,7 @@ int run_main(int argc, char** argv) {
     int exit_code = 0;
     json doc = json::array();
     for (const std::string& f : expand_instances(ck_files)) {
-      const ntp::InstanceData data = load_instance(f);
+      const ntp::InstanceData data = ntp::load_instance(f);
       ntp::InstanceClaims ic{f, data.name, ntp::check_claims(data, opt)};
       const int code = static_cast<int>(ntp::claims_exit_code(ic.claims));
       // Severity: violated (1) over inconclusive (2) over all hold (0).
@@ -598,10 +607,10 @@ int run_main(int argc, char** argv) {
     if (rp_target == "paper-main" || rp_target == "paper-toy") {
       ntp::GeneratorOptions g;
       g.family = rp_target;
-      g.seed = parse_seed(rp_seed, "--seed");
+      g.seed = ntp::parse_seed(rp_seed, "--seed");
       data = ntp::generate(g);
     } else {
-      data = load_instance(rp_target);
+      data = ntp::load_instance(rp_target);
     }
     ntp::ReproduceOptions o;
     o.steps = rp_steps;
@@ -614,7 +623,7 @@ int run_main(int argc, char** argv) {
   }
   if (ce->parsed()) {
     const ntp::CertificateBundle bundle = ntp::read_certificate_file(ce_cert);
-    const ntp::InstanceData data = load_instance(ce_file);
+    const ntp::InstanceData data = ntp::load_instance(ce_file);
     const std::vector<ntp::SectionCheck> checks = ntp::verify_certificates(data, bundle);
     bool all = !checks.empty();
     json out = json::array();
@@ -641,8 +650,71 @@ int run_main(int argc, char** argv) {
     }
     return all ? 0 : static_cast<int>(ExitCode::kViolated);
   }
+  if (vf->parsed()) {
+    if (vf_weights.empty() == vf_traj.empty()) {
+      throw ntp::InvalidInput(
+          "invalid option: give exactly one of --weights and --trajectory, got " +
+          std::string(vf_weights.empty() ? "neither" : "both"));
+    }
+    ntp::VerifyOptions vo;
+    vo.truth = ntp::parse_precision(vf_truth, "--truth");
+    vo.factor = vf_factor;
+    vo.tolerance = vf_tolerance;
+    vo.reference_objects = !vf_no_refs;
+    ntp::OptimizerOptions opt;
+    opt.kind = ntp::parse_optimizer(vf_optimizer);
+    vo.gd_invariants = opt.kind != ntp::OptimizerKind::kAdam;
+    if (!vf_reported_loss.empty()) {
+      const auto q = ntp::parse_rational(vf_reported_loss);
+      if (!q) {
+        throw ntp::InvalidInput("invalid option: --reported-loss must be a number, got \"" +
+                                vf_reported_loss + "\"");
+      }
+      vo.reported_loss = ntp::rational_to_double(*q);
+    }
+    if (vf_steps_taken < -1 || vf_steps_taken > ntp::kMaxVerifySteps) {
+      throw ntp::InvalidInput("invalid option: --steps-taken must be in [0, " +
+                              std::to_string(ntp::kMaxVerifySteps) + "], got " +
+                              std::to_string(vf_steps_taken));
+    }
+    vo.steps_taken = vf_steps_taken;
+    const ntp::InstanceData data = ntp::load_instance(vf_file);
+    std::optional<Eigen::MatrixXd> W0;
+    if (!vf_init.empty()) {
+      W0 = ntp::read_candidate_weights(vf_init, data.vocab_size, data.embedding_dim).W;
+    }
+    ntp::VerifyResult res;
+    if (!vf_weights.empty()) {
+      const ntp::CandidateWeights cw =
+          ntp::read_candidate_weights(vf_weights, data.vocab_size, data.embedding_dim);
+      res = ntp::verify_weights(data, cw, W0 ? &*W0 : nullptr, vo);
+    } else {
+      if (!vf_eta.empty()) {
+        auto q = ntp::parse_rational(vf_eta);
+        if (!q || *q <= 0) {
+          throw ntp::InvalidInput("invalid option: --eta must be a positive number, got \"" +
+                                  vf_eta + "\"");
+        }
+        opt.eta = *q;
+      } else {
+        opt.eta = ntp::default_eta(opt.kind, ntp::summarize(data));
+      }
+      const ntp::CandidateTrajectory ct =
+          ntp::read_candidate_trajectory(vf_traj, data.vocab_size, data.embedding_dim);
+      Progress progress("verify replay", quiet, 0);
+      res = ntp::verify_trajectory(data, ct, opt, W0 ? &*W0 : nullptr, vo,
+                                   [&](std::int64_t k, std::int64_t n) { return progress(k, n); });
+    }
+    if (!vf_out.empty()) ntp::write_file_atomic(vf_out, res.report.dump(2) + "\n");
+    if (json_out) {
+      std::printf("%s\n", res.report.dump(2).c_str());
+    } else {
+      std::printf("%s\n", ntp::format_verify(res.report).c_str());
+    }
+    return static_cast<int>(res.exit);
+  }
   if (run->parsed()) {
-    const ntp::InstanceData data = load_instance(run_file);
+    const ntp::InstanceData data = ntp::load_instance(run_file);
     const ntp::InstanceSummary s = ntp::summarize(data);
     print_summary(data, s);
     for (const char* o : {"gd", "ngd"}) {

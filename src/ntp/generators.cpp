@@ -7,8 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 #include "ntp/corpus.hpp"
+#include "ntp/instance_io.hpp"
+#include "ntp/rational.hpp"
 #include "ntp/rng.hpp"
 
 namespace ntp {
@@ -573,6 +576,29 @@ std::string generator_family_summary(const std::string& family) {
     if (family == fam.name) return fam.summary;
   }
   bad_option("family", "is not a generator family", quoted(family));
+}
+
+std::uint64_t parse_seed(const std::string& text, const std::string& field) {
+  const auto q = parse_rational(text);
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || !q ||
+      *q > Rational(BigInt(std::numeric_limits<std::uint64_t>::max()))) {
+    throw InvalidInput("invalid option: " + field + " must be an integer in [0, 2^64), got \"" +
+                       text + "\"");
+  }
+  return std::stoull(text);
+}
+
+InstanceData load_instance(const std::string& arg) {
+  if (!arg.empty() && arg.front() == '@') {
+    GeneratorOptions g;
+    const auto colon = arg.find(':');
+    g.family = arg.substr(1, colon == std::string::npos ? std::string::npos : colon - 1);
+    if (colon != std::string::npos) {
+      g.seed = parse_seed(arg.substr(colon + 1), "the seed of FILE " + arg);
+    }
+    return generate(g);
+  }
+  return read_instance_file(arg);
 }
 
 }  // namespace ntp

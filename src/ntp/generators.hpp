@@ -77,4 +77,15 @@ std::vector<std::string> generator_families();
 /** A one-line description of a family for --help; throws InvalidInput for an unknown family. */
 std::string generator_family_summary(const std::string& family);
 
+/**
+ * The instance an argument names: "FILE", "-" (standard input) or "@FAMILY[:SEED]" (a generated
+ * instance with the family's defaults, e.g. "@paper-main" = seed 1). Throws InvalidInput (bad
+ * family, seed not an integer in [0, 2^64), malformed file) or IoError (unreadable file).
+ */
+InstanceData load_instance(const std::string& arg);
+
+/** A seed: decimal digits only, below 2^64. Throws InvalidInput "invalid option: <field> must be an
+ * integer in [0, 2^64), got "<text>"". */
+std::uint64_t parse_seed(const std::string& text, const std::string& field);
+
 }  // namespace ntp

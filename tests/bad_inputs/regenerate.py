@@ -123,3 +123,30 @@ w("cert_bad_value.json", dict(cert_head, w_mm={"inequality_multipliers": [
 w("cert_missing_rows.json", dict(cert_head, w_star={"y": [], "precision_bits": 64, "radius": 0}))
 w("cert_negative_radius.json", dict(cert_head, w_star={"rows": [], "y": [], "precision_bits": 64,
                                                        "radius": -1}))
+
+# .npz trajectories for `ntpcheck verify @paper-toy --trajectory` (W is (K, 5, 2)).
+import zipfile
+def npz(name, arrays, lie_size=None):
+    path = os.path.join(D, name)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for k, b in arrays:
+            zi = zipfile.ZipInfo(k + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            z.writestr(zi, b)
+    if lie_size is not None:  # declare a huge uncompressed size in both headers (a zip bomb)
+        b = bytearray(open(path, "rb").read())
+        i = b.find(b"PK\x03\x04"); b[i + 22:i + 26] = struct.pack("<I", lie_size)
+        i = b.find(b"PK\x01\x02"); b[i + 24:i + 28] = struct.pack("<I", lie_size)
+        open(path, "wb").write(bytes(b))
+steps2 = npy("<i8", "(2,)", struct.pack("<2q", 0, 1))
+W2 = npy("<f8", "(2, 5, 2)", struct.pack("<20d", *([0.0] * 20)))
+npz("traj_missing_step.npz", [("W", W2)])
+npz("traj_missing_W.npz", [("step", steps2)])
+npz("traj_decreasing.npz", [("step", npy("<i8", "(2,)", struct.pack("<2q", 3, 1))), ("W", W2)])
+npz("traj_negative_step.npz", [("step", npy("<i8", "(2,)", struct.pack("<2q", -1, 1))), ("W", W2)])
+npz("traj_float_step.npz", [("step", npy("<f8", "(2,)", struct.pack("<2d", 0, 1))), ("W", W2)])
+npz("traj_int_W.npz", [("step", steps2), ("W", npy("<i8", "(2, 5, 2)", struct.pack("<20q", *([0] * 20))))])
+npz("traj_wrong_shape.npz", [("step", steps2), ("W", npy("<f8", "(2, 2, 5)", struct.pack("<20d", *([0.0] * 20))))])
+npz("traj_short_W.npz", [("step", npy("<i8", "(3,)", struct.pack("<3q", 0, 1, 2))), ("W", W2)])
+npz("traj_loss_shape.npz", [("step", steps2), ("W", W2), ("loss", npy("<f8", "(3,)", struct.pack("<3d", 1, 1, 1)))])
+npz("traj_zip_bomb.npz", [("step", steps2), ("W", W2)], lie_size=0xFFFFFF00)
+wb("traj_not_zip.npz", b"PK\x03\x04 this is not a zip archive\n")
