@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ntp/resources.hpp"
+
 namespace ntp {
 
 std::string optimizer_name(OptimizerKind k) {
@@ -58,6 +60,22 @@ TrainResult train(const InstanceData& data, const OptimizerOptions& opt,
   if (opt.steps < 0) {
     throw InvalidInput("invalid option: --steps must be non-negative, got " +
                        std::to_string(opt.steps));
+  }
+  {
+    // Refuse up front what would not fit (issue 8): the instance in S, W, its gradient, W0 and
+    // Adam's moments, the logits workspace, and every recorded W (in S and as doubles).
+    const auto K = static_cast<std::uint64_t>(
+        log_grid(opt.steps, opt.points_per_decade, opt.extra_record_steps).size());
+    const auto V = static_cast<std::uint64_t>(data.vocab_size);
+    const auto d = static_cast<std::uint64_t>(data.embedding_dim);
+    const auto m = static_cast<std::uint64_t>(data.num_contexts());
+    const auto nnz = static_cast<std::uint64_t>(data.support_nnz());
+    const std::uint64_t kept = opt.record_weights ? K : 0;
+    const std::uint64_t scalars = d * m + 3 * nnz + 2 * m + (5 + kept) * V * d + 2 * V * m;
+    check_memory(scalars * bytes_per_scalar(precision) + 8 * kept * V * d,
+                 "train in " + precision.name() + " (V=" + std::to_string(V) +
+                     ", d=" + std::to_string(d) + ", m=" + std::to_string(m) + ", " +
+                     std::to_string(kept) + " recorded W)");
   }
   TrainResult r;
   switch (precision.kind) {
