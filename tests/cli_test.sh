@@ -392,6 +392,37 @@ expect "verify --weights (control W0)" 0 "$NTP" verify @paper-toy --weights "$DI
 expect "verify --weights column sums" 1 "$NTP" verify @paper-toy --weights "$DIR/control_init.npy" --steps-taken 10 --quiet
 rm -f vf.npz ve.npz
 
+# Memory: a user cap (NTP_MAX_MEMORY_MB) refuses a run up front with exit 3, naming the need.
+expect "train under a 1 MiB cap" 3 env NTP_MAX_MEMORY_MB=1 "$NTP" train @paper-toy --steps 10 --quiet
+checks=$((checks + 1))
+grep -q "not enough memory: train in double" "$TMP/e2e.err" ||
+  fail "train under a 1 MiB cap" "no 'not enough memory' message: $(head -c 300 "$TMP/e2e.err")"
+# 8000 recorded W of 600 numbers at 10000 digits (about 20 GiB): refused, not killed by the kernel.
+expect "train mpfr:10000 under a 4 GiB cap" 3 env NTP_MAX_MEMORY_MB=4000 "$NTP" train @paper-main \
+  --precision mpfr:10000 --steps 1000000000 --points-per-decade 1000 --quiet
+checks=$((checks + 1))
+grep -q "not enough memory: train in mpfr:10000" "$TMP/e2e.err" ||
+  fail "train mpfr:10000 under a 4 GiB cap" "no 'not enough memory' message: $(head -c 300 "$TMP/e2e.err")"
+expect "train under a 4 GiB cap" 0 env NTP_MAX_MEMORY_MB=4000 "$NTP" train @paper-toy --steps 10 --quiet
+
+# conformance: our implementations against the golden 100-digit values (precision/golden).
+ROOT=$(cd "$DIR/../.." && pwd)
+expect "conformance precision/golden" 0 "$NTP" conformance "$ROOT/precision/golden"
+expect "conformance --json" 0 "$NTP" conformance "$ROOT/precision/golden" --json
+checks=$((checks + 1))
+[[ $(json_get "$TMP/e2e.out" 'd["format"], d["failed"]' 2>/dev/null) == "('ntp-conformance', 0)" ]] ||
+  fail "conformance --json" "not an ntp-conformance report with 0 failures"
+expect "conformance of an empty folder" 3 "$NTP" conformance "$TMP/no_such_golden_dir"
+
+# identify (docs/identify.md): the example pairs and their documented outcomes.
+EX=$ROOT/examples/identify
+expect "identify symmetry pair" 0 "$NTP" identify "$EX/sym_a.json" "$EX/sym_b.json" --property "$EX/properties.json"
+expect "identify trained pair" 0 "$NTP" identify "$EX/trained_a.json" "$EX/trained_b.json"
+expect "identify non-diverse: parallelism can fail" 0 "$NTP" identify "$EX/nondiverse_a.json" "$EX/nondiverse_b.json" --property "$EX/parallel_can_fail.json"
+expect "identify non-diverse: claimed transfer refuted" 1 "$NTP" identify "$EX/nondiverse_a.json" "$EX/nondiverse_b.json" --property "$EX/parallel.json"
+expect "identify mismatched sizes" 3 "$NTP" identify "$EX/sym_a.json" "$EX/nondiverse_b.json"
+expect "identify --precision quad" 3 "$NTP" identify "$EX/sym_a.json" "$EX/sym_b.json" --precision quad
+
 # No stray files: every file in the end-to-end directory is one we asked for.
 checks=$((checks + 1))
 stray=$(ls -A | grep -v -E '^(gen[123]|gen_seed2|info_file|info_gen|toy|partial|t[12]|[ab]|cert|cert_inc|cert_ins|bad[12]|analysis|analysis_inc|analysis_ins|check_ins|vreport)\.json$|^junit\.xml$|^([abc]|i[012])\.npz$')

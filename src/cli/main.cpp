@@ -16,8 +16,10 @@
 #include "ntp/atomic_file.hpp"
 #include "ntp/certificate.hpp"
 #include "ntp/claims.hpp"
+#include "ntp/conformance.hpp"
 #include "ntp/errors.hpp"
 #include "ntp/generators.hpp"
+#include "ntp/identify.hpp"
 #include "ntp/instance_io.hpp"
 #include "ntp/npy.hpp"
 #include "ntp/reproduce.hpp"
@@ -30,7 +32,8 @@ using nlohmann::json;
 using ntp::ExitCode;
 
 constexpr const char* kExitCodes =
-    "Exit codes: 0 success (all claims hold), 1 a claim is violated, 2 inconclusive or stopped by\n"
+    "Exit codes: 0 success (all claims hold), 1 a claim is violated (verify: the candidate is\n"
+    "wrong), 2 inconclusive or stopped by\n"
     "--max-seconds (partial result) or diverged (non-finite loss), 3 invalid input (message names\n"
     "the field), 4 internal error.";
 
@@ -454,9 +457,11 @@ int run_main(int argc, char** argv) {
   std::string vf_truth = "dd";
   double vf_factor = ntp::VerifyOptions{}.factor;
   double vf_tolerance = ntp::VerifyOptions{}.tolerance;
+  double vf_cap = ntp::VerifyOptions{}.max_allowed_relative;
   std::int64_t vf_steps_taken = -1;
   std::string vf_reported_loss;
   bool vf_no_refs = false;
+  double vf_max_seconds = 0;
   vf->add_option("file", vf_file, "Instance (FILE, -, or @FAMILY[:SEED])")->required();
   vf->add_option("--weights", vf_weights, "Candidate W as .npy (V x d, float32/float64)");
   vf->add_option("--trajectory", vf_traj,
@@ -471,14 +476,50 @@ int run_main(int argc, char** argv) {
   vf->add_option("--factor", vf_factor, "Room relative to the double replay's error (default 16)");
   vf->add_option("--tolerance", vf_tolerance,
                  "Allowed error per step in units of the candidate's unit roundoff (default 16)");
+  vf->add_option("--max-relative-error", vf_cap,
+                 "Cap of the allowance (default 1e-3): above it, within the allowance, a "
+                 "checkpoint is inconclusive");
   vf->add_option("--steps-taken", vf_steps_taken, "--weights: steps that produced W, if known");
   vf->add_option("--reported-loss", vf_reported_loss, "--weights: the candidate's own CE at W");
   vf->add_flag("--no-reference-objects", vf_no_refs,
                "Skip W* and W^mm (certified, seconds on paper-main)");
   vf->add_option("--out", vf_out, "Also write the JSON report to this file");
+  vf->add_option("--max-seconds", vf_max_seconds,
+                 "Stop the replay after this time: later checkpoints are not compared (partial, "
+                 "exit 2 unless a compared one failed)");
   vf->add_flag("--json", json_out,
                "The JSON report (docs/formats.md ntp-verify) on standard output");
   vf->add_flag("--quiet", quiet, "No progress line on standard error");
+
+  // conformance
+  auto* cf = app.add_subcommand(
+      "conformance", "Run our implementations against the golden reference values (100 digits)");
+  std::string cf_dir = "precision/golden";
+  std::string cf_precision = "double";
+  cf->add_option("dir", cf_dir, "Folder of ntp-golden *.json files (default precision/golden)");
+  cf->add_option(
+      "--precision", cf_precision,
+      std::string("Arithmetic of the implementations tested: ") + ntp::precision_names_help());
+  cf->add_flag("--json", json_out, "The JSON report (ntp-conformance) on standard output");
+
+  // identify
+  auto* idf = app.add_subcommand(
+      "identify",
+      "Distribution equivalence of two log-linear predictors, the recovered map, and "
+      "which linear properties transfer (docs/identify.md)");
+  std::string id_a, id_b, id_props, id_precision, id_tolerance;
+  std::int64_t id_pivot = 0;
+  idf->add_option("a", id_a, "Predictor A (ntp-predictor JSON)")->required();
+  idf->add_option("b", id_b, "Predictor B (ntp-predictor JSON)")->required();
+  idf->add_option("--property", id_props, "Properties to decide (ntp-properties JSON)");
+  idf->add_option("--precision", id_precision,
+                  std::string("exact, or a precision for the log-odds comparison: ") +
+                      ntp::precision_names_help() +
+                      " (default: exact when both files say \"exact\": true, else double)");
+  idf->add_option("--pivot", id_pivot, "Pivot token y0 of the log-odds (default 0)");
+  idf->add_option("--tolerance", id_tolerance,
+                  "Stated absolute accuracy of the log-odds (default 0)");
+  idf->add_flag("--json", json_out, "The JSON report (ntp-identify) on standard output");
 
   try {
     app.parse(argc, argv);
@@ -660,6 +701,7 @@ int run_main(int argc, char** argv) {
     vo.truth = ntp::parse_precision(vf_truth, "--truth");
     vo.factor = vf_factor;
     vo.tolerance = vf_tolerance;
+    vo.max_allowed_relative = vf_cap;
     vo.reference_objects = !vf_no_refs;
     ntp::OptimizerOptions opt;
     opt.kind = ntp::parse_optimizer(vf_optimizer);
@@ -701,17 +743,61 @@ int run_main(int argc, char** argv) {
       }
       const ntp::CandidateTrajectory ct =
           ntp::read_candidate_trajectory(vf_traj, data.vocab_size, data.embedding_dim);
+      vo.max_seconds = vf_max_seconds;
       Progress progress("verify replay", quiet, 0);
       res = ntp::verify_trajectory(data, ct, opt, W0 ? &*W0 : nullptr, vo,
                                    [&](std::int64_t k, std::int64_t n) { return progress(k, n); });
     }
     if (!vf_out.empty()) ntp::write_file_atomic(vf_out, res.report.dump(2) + "\n");
+    if (res.report.value("partial", false)) {
+      std::fprintf(stderr, "ntpcheck: replay stopped by --max-seconds: the result is partial\n");
+    }
     if (json_out) {
       std::printf("%s\n", res.report.dump(2).c_str());
     } else {
       std::printf("%s\n", ntp::format_verify(res.report).c_str());
     }
     return static_cast<int>(res.exit);
+  }
+  if (cf->parsed()) {
+    ntp::ConformanceOptions co;
+    co.precision = ntp::parse_precision(cf_precision, "--precision");
+    const ntp::ConformanceResult res = ntp::run_conformance(cf_dir, co);
+    if (json_out) {
+      std::printf("%s\n", res.report.dump(2).c_str());
+    } else {
+      std::printf("%s\n", ntp::format_conformance(res.report).c_str());
+    }
+    return static_cast<int>(res.exit);
+  }
+  if (idf->parsed()) {
+    ntp::IdentifyOptions io;
+    if (id_precision == "exact") {
+      io.arithmetic = ntp::Arithmetic::kExact;
+    } else if (!id_precision.empty()) {
+      io.arithmetic = ntp::Arithmetic::kFloat;
+      io.precision = ntp::parse_precision(id_precision, "--precision");
+    }
+    io.pivot = id_pivot;
+    if (!id_tolerance.empty()) {
+      const auto q = ntp::parse_rational(id_tolerance);
+      if (!q || *q < 0) {
+        throw ntp::InvalidInput("invalid option: --tolerance must be a number >= 0, got \"" +
+                                id_tolerance + "\"");
+      }
+      io.tolerance = *q;
+    }
+    const ntp::Predictor a = ntp::read_predictor_file(id_a);
+    const ntp::Predictor b = ntp::read_predictor_file(id_b);
+    std::vector<ntp::Property> props;
+    if (!id_props.empty()) props = ntp::read_property_file(id_props);
+    const ntp::IdentifyResult res = ntp::identify(a, b, props, io);
+    if (json_out) {
+      std::printf("%s\n", res.report.dump(1).c_str());
+    } else {
+      std::printf("%s\n", ntp::format_identify(res.report).c_str());
+    }
+    return static_cast<int>(res.exit_code);
   }
   if (run->parsed()) {
     const ntp::InstanceData data = ntp::load_instance(run_file);

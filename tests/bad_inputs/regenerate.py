@@ -150,3 +150,5 @@ npz("traj_short_W.npz", [("step", npy("<i8", "(3,)", struct.pack("<3q", 0, 1, 2)
 npz("traj_loss_shape.npz", [("step", steps2), ("W", W2), ("loss", npy("<f8", "(3,)", struct.pack("<3d", 1, 1, 1)))])
 npz("traj_zip_bomb.npz", [("step", steps2), ("W", W2)], lie_size=0xFFFFFF00)
 wb("traj_not_zip.npz", b"PK\x03\x04 this is not a zip archive\n")
+# A valid trajectory whose last step is 10^8: the replay needs --max-seconds (partial, exit 2).
+npz("traj_far_step.npz", [("step", npy("<i8", "(2,)", struct.pack("<2q", 0, 100000000))), ("W", W2)])
