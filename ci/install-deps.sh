@@ -11,7 +11,7 @@ pkgs=(
   gnuplot-nox
 )
 if [[ "${1:-}" == "--with-python" ]]; then
-  pkgs+=(python3 python3-numpy)
+  pkgs+=(python3 python3-dev pybind11-dev python3-numpy python3-torch)
 fi
 
 missing=()
