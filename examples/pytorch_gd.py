@@ -171,8 +171,11 @@ def describe_trajectory(res):
     cand = res["report"]["candidate"]
     lines = ["verify_trajectory: %s (%d of %d checkpoints compared, truth %s)"
              % (res["verdict"], tr["compared"], cand["checkpoints"], tr["truth"]),
-             "  rule: e_c(k) <= %s (u_c/u_d) e_d(k) + %s u_c (k+1), u_c = %.3g (%s)"
-             % (fmt(tr["factor"]), fmt(tr["tolerance"]), cand["unit_roundoff"], cand["dtype"])]
+             "  rule: %s" % tr["rule"],
+             "  factor %s, tolerance %s, cap %s, u_c = %.3g (%s)%s"
+             % (fmt(tr["factor"]), fmt(tr["tolerance"]), fmt(tr["max_allowed_relative"]),
+                cand["unit_roundoff"], cand["dtype"],
+                ", kappa %s" % fmt(tr["kappa"]) if "kappa" in tr else "")]
     if tr["first_failing_step"] is None:
         lines.append("  first failing step: none")
     else:
