@@ -272,7 +272,8 @@ InstanceData read_instance_file(const std::string& path) {
 json rational_to_json(const Rational& q) {
   const double d = rational_to_double(q);
   if (std::isfinite(d) && rational_from_double(d) == q) {
-    if (q == Rational(BigInt(static_cast<std::int64_t>(d))) && std::fabs(d) < 9e15) {
+    // The range test first: converting a double beyond the int64 range (1e20) is undefined.
+    if (std::fabs(d) < 9e15 && q == Rational(BigInt(static_cast<std::int64_t>(d)))) {
       return static_cast<std::int64_t>(d);
     }
     return d;  // nlohmann prints doubles with round-trip precision
