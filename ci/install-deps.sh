@@ -9,6 +9,7 @@ pkgs=(
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libglpk-dev libflint-dev libzip-dev zlib1g-dev
   gnuplot-nox
+  clang lld libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--with-python" ]]; then
   pkgs+=(python3 python3-dev pybind11-dev python3-numpy python3-torch)

@@ -10,3 +10,11 @@ ci/build.sh build -DNTPCHECK_BUILD_TESTS=ON -DNTPCHECK_BUILD_PROPERTIES=ON -DNTP
 labels="${NTP_TEST_LABELS:-unit|property|precision}"
 cd build
 ctest -L "$labels" -LE "${NTP_TEST_EXCLUDE:-^slow$}" --output-on-failure -j "${NTP_JOBS:-2}" --timeout 900
+
+# Reliability (issue 8): the unit suite under ASan + UBSan, then the fuzz smoke run (about a
+# minute of fuzzing). NTP_SKIP_RELIABILITY=1 skips both (a quick local run).
+if [[ "${NTP_SKIP_RELIABILITY:-0}" != 1 ]]; then
+  cd ..
+  ci/sanitize.sh
+  ci/fuzz.sh "${NTP_FUZZ_SECONDS:-10}"
+fi
