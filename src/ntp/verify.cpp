@@ -108,7 +108,6 @@ TruthPoint truth_point(const InstanceData& data, const Eigen::MatrixXd& W) {
   t.worst_token.assign(static_cast<std::size_t>(inst.m), -1);
   for (std::int64_t j = 0; j < inst.m; ++j) {
     for (std::int64_t v = 0; v < inst.V; ++v) {
-      using std::abs;
       t.max_abs_logit = std::max(t.max_abs_logit, std::abs(T::to_double(ws.logits(v, j))));
     }
     const std::int64_t n = inst.support_size(j);
