@@ -25,6 +25,7 @@
 #include <tuple>
 #include <vector>
 
+#include "ntp/fast_kernels.hpp"
 #include "ntp/generators.hpp"
 #include "ntp/train.hpp"
 
@@ -150,6 +151,55 @@ void BmGemmPair(benchmark::State& state, Shape s, unsigned mpfr_digits) {
   SetCounters(state, s, st.support);
 }
 
+/** The same two products through ntp::fast::gemm (OpenBLAS when linked): the kernel's own GEMMs. */
+template <class S>
+void BmFastGemmPair(benchmark::State& state, Shape s) {
+  Setup<S> st(s, 0);
+  ntp::LossWorkspace<S> ws(st.inst);
+  ntp::loss_and_gradient(st.inst, st.W, ws, &st.grad);
+  ntp::Matrix<S> logits(s.V, s.m);
+  for (auto _ : state) {
+    ntp::fast::gemm(st.W.data(), st.inst.Hbar.data(), logits.data(), s.V, s.m, s.d, false);
+    ntp::fast::gemm(ws.coef.data(), st.inst.Hbar.data(), st.grad.data(), s.V, s.d, s.m, true);
+    benchmark::DoNotOptimize(logits.data());
+    benchmark::DoNotOptimize(st.grad.data());
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, s, st.support);
+  state.SetLabel(ntp::fast::backend_description());
+}
+
+/** Target 1's baseline: one plain GEMM with the same 4 V d m flops, (V x 2d) (2d x m), through the
+ * fastest GEMM this binary has (ntp::fast::gemm: OpenBLAS when linked, else Eigen). */
+template <class S>
+void BmSameFlopsGemm(benchmark::State& state, Shape s) {
+  ntp::Matrix<S> A = ntp::Matrix<S>::Random(s.V, 2 * s.d);
+  ntp::Matrix<S> B = ntp::Matrix<S>::Random(2 * s.d, s.m);
+  ntp::Matrix<S> C(s.V, s.m);
+  for (auto _ : state) {
+    ntp::fast::gemm(A.data(), B.data(), C.data(), s.V, s.m, 2 * s.d, false);
+    benchmark::DoNotOptimize(C.data());
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, s, 0);
+}
+
+/** Complexity in one dimension: loss+grad in double with the other two held fixed. */
+void BmLossGradScaling(benchmark::State& state, int which) {
+  Shape s{256, 64, 256};
+  const std::int64_t n = state.range(0);
+  (which == 0 ? s.V : which == 1 ? s.d : s.m) = n;
+  Setup<double> st(s, 0);
+  ntp::LossWorkspace<double> ws(st.inst);
+  for (auto _ : state) {
+    ntp::LossValue<double> v = ntp::loss_and_gradient(st.inst, st.W, ws, &st.grad);
+    benchmark::DoNotOptimize(v);
+    benchmark::ClobberMemory();
+  }
+  state.SetComplexityN(n);
+  SetCounters(state, s, st.support);
+}
+
 std::string ShapeName(const Shape& s) {
   return "/V:" + std::to_string(s.V) + "/d:" + std::to_string(s.d) + "/m:" + std::to_string(s.m);
 }
@@ -170,6 +220,24 @@ void RegisterType(const std::string& type_name, const Shape (&shapes)[N],
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (const Shape& s : kAllShapes) {
+    benchmark::RegisterBenchmark(("fast_gemm_pair/double" + ShapeName(s)).c_str(),
+                                 BmFastGemmPair<double>, s)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("same_flops_gemm/double" + ShapeName(s)).c_str(),
+                                 BmSameFlopsGemm<double>, s)
+        ->Unit(benchmark::kMicrosecond);
+  }
+  // Complexity over V, d and m around (V, d, m) = (256, 64, 256) (bench/README.md "Scaling").
+  const char* dims[] = {"V", "d", "m"};
+  for (int which = 0; which < 3; ++which) {
+    benchmark::RegisterBenchmark((std::string("scaling/double/") + dims[which]).c_str(),
+                                 BmLossGradScaling, which)
+        ->RangeMultiplier(2)
+        ->Range(32, 2048)
+        ->Complexity(benchmark::oN)
+        ->Unit(benchmark::kMicrosecond);
+  }
   RegisterType<double>("double", kAllShapes);
   RegisterType<float>("float", kAllShapes);
   RegisterType<long double>("long_double", kAllShapes);

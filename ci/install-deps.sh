@@ -8,7 +8,8 @@ pkgs=(
   libeigen3-dev libboost-dev libmpfr-dev libgmp-dev libmpfi-dev libqd-dev
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libfmt-dev libglpk-dev libflint-dev libzip-dev zlib1g-dev
-  gnuplot-nox
+  gnuplot-nox libopenblas-dev
+  openmpi-bin libopenmpi-dev
   clang lld libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--with-python" ]]; then

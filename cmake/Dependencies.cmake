@@ -39,3 +39,32 @@ endif()
 if(NTPCHECK_BUILD_BENCHMARKS)
   find_package(benchmark REQUIRED)
 endif()
+
+# The double/float GEMMs of the loss kernel (src/ntp/fast_kernels.cpp): OpenBLAS (libopenblas-dev)
+# when found (AUTO) or required (ON); Eigen's product otherwise. OpenBLAS picks its kernels for the
+# CPU at run time, so the build stays portable; bench/README.md has the measurements behind it.
+set(NTPCHECK_BLAS AUTO CACHE STRING "Loss-kernel GEMMs through OpenBLAS: AUTO, ON or OFF")
+set_property(CACHE NTPCHECK_BLAS PROPERTY STRINGS AUTO ON OFF)
+if(NOT NTPCHECK_BLAS STREQUAL "OFF")
+  set(BLA_VENDOR OpenBLAS)
+  find_package(BLAS QUIET)
+  find_path(OPENBLAS_CBLAS_INCLUDE_DIR cblas.h
+            PATHS /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas
+            NO_DEFAULT_PATH)
+  if(BLAS_FOUND AND OPENBLAS_CBLAS_INCLUDE_DIR)
+    message(STATUS "ntpcheck: loss-kernel GEMMs through OpenBLAS (${BLAS_LIBRARIES})")
+    target_include_directories(ntp_deps SYSTEM INTERFACE ${OPENBLAS_CBLAS_INCLUDE_DIR})
+    target_link_libraries(ntp_deps INTERFACE ${BLAS_LIBRARIES})
+    target_compile_definitions(ntp_deps INTERFACE NTP_HAVE_CBLAS)
+  elseif(NTPCHECK_BLAS STREQUAL "ON")
+    message(FATAL_ERROR "NTPCHECK_BLAS=ON but OpenBLAS was not found (apt-get install libopenblas-dev)")
+  else()
+    message(STATUS "ntpcheck: OpenBLAS not found, loss-kernel GEMMs through Eigen")
+  endif()
+endif()
+# glibc's vector math library (the AVX2 exp of the double loss kernel, chosen at run time).
+find_library(MVEC_LIBRARY mvec)
+if(MVEC_LIBRARY AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  target_link_libraries(ntp_deps INTERFACE ${MVEC_LIBRARY})
+  target_compile_definitions(ntp_deps INTERFACE NTP_HAVE_LIBMVEC)
+endif()

@@ -18,6 +18,7 @@
  */
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "ntp/instance.hpp"
 
@@ -37,9 +38,25 @@ struct LossValue {
 /** Preallocated buffers, so that an evaluation allocates nothing (in double). */
 template <class S>
 struct LossWorkspace {
-  explicit LossWorkspace(const Instance<S>& inst) : logits(inst.V, inst.m), coef(inst.V, inst.m) {}
-  Matrix<S> logits;  ///< V x m: W Hbar
-  Matrix<S> coef;    ///< V x m: (S - P) diag(pi)
+  explicit LossWorkspace(const Instance<S>& inst)
+      : logits(inst.V, inst.m),
+        coef(inst.V, inst.m),
+        in_support(static_cast<std::size_t>(inst.V * inst.m), 0),
+        max_in(static_cast<std::size_t>(inst.m)),
+        max_out(static_cast<std::size_t>(inst.m)) {
+    for (std::int64_t j = 0; j < inst.m; ++j) {
+      for (std::int64_t k = inst.offset[static_cast<std::size_t>(j)];
+           k < inst.offset[static_cast<std::size_t>(j) + 1]; ++k) {
+        in_support[static_cast<std::size_t>(j * inst.V + inst.token[static_cast<std::size_t>(k)])] =
+            1;
+      }
+    }
+  }
+  Matrix<S> logits;                      ///< V x m: W Hbar
+  Matrix<S> coef;                        ///< V x m: (S - P) diag(pi)
+  std::vector<std::uint8_t> in_support;  ///< V x m column-major: 1 where v is in S_j
+  std::vector<S> max_in;                 ///< per context: max in-support logit
+  std::vector<S> max_out;                ///< per context: max out-of-support logit (0 if none)
 };
 
 /**
