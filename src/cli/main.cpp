@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/sweep_cli.hpp"
 #include "ntp/analyze.hpp"
 #include "ntp/atomic_file.hpp"
 #include "ntp/certificate.hpp"
@@ -521,6 +522,24 @@ int run_main(int argc, char** argv) {
                   "Stated absolute accuracy of the log-odds (default 0)");
   idf->add_flag("--json", json_out, "The JSON report (ntp-identify) on standard output");
 
+  // sweep (issue 11; docs/sweep.md)
+  auto* sw = app.add_subcommand(
+      "sweep",
+      "Run a task (conditions, analyze, check) on every point of a grid of generated instances: "
+      "resumable shards, a merged table, the phase diagram; on MPI under mpirun (docs/sweep.md)");
+  ntpcli::SweepArgs sa;
+  bool sw_no_plots = false;
+  sw->add_option("spec", sa.spec, "Sweep spec (ntp-sweep-spec JSON, docs/sweep.md)")->required();
+  sw->add_option("--out", sa.out,
+                 "Output directory (created if missing; a rerun resumes what it holds)")
+      ->required();
+  sw->add_option("--max-seconds", sa.max_seconds,
+                 "Start no point after this time (partial, exit 2; rerun to resume)");
+  sw->add_flag("--no-plots", sw_no_plots,
+               "Conditions sweeps: write phase.csv/.json/.gp but do not run gnuplot");
+  sw->add_flag("--json", json_out, "The JSON summary (ntp-sweep) on standard output");
+  sw->add_flag("--quiet", quiet, "No progress line on standard error");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -534,6 +553,12 @@ int run_main(int argc, char** argv) {
     return static_cast<int>(ExitCode::kInvalidInput);
   }
 
+  if (sw->parsed()) {
+    sa.json = json_out;
+    sa.quiet = quiet;
+    sa.plots = !sw_no_plots;
+    return ntpcli::run_sweep(sa);
+  }
   if (gen->parsed()) {
     gopt.seed = ntp::parse_seed(seed_text, "--seed");
     const ntp::InstanceData data = ntp::generate(gopt);

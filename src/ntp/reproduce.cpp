@@ -23,6 +23,7 @@
 #include "ntp/atomic_file.hpp"
 #include "ntp/compatibility.hpp"
 #include "ntp/max_margin.hpp"
+#include "ntp/plot.hpp"
 #include "ntp/separability.hpp"
 #include "ntp/subspace.hpp"
 #include "ntp/train.hpp"
@@ -62,7 +63,8 @@ double cosine(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {
   return std::clamp(a.cwiseProduct(b).sum() / (na * nb), -1.0, 1.0);
 }
 
-/** A text for a gnuplot single-quoted string: ' doubled, control characters replaced by blanks. */
+}  // namespace
+
 std::string gp_quote(const std::string& s) {
   std::string r = "'";
   for (const char c : s) {
@@ -76,6 +78,8 @@ std::string gp_quote(const std::string& s) {
   }
   return r + "'";
 }
+
+namespace {
 
 // ---------------------------------------------------------------------------------------------
 // The certified objects.
@@ -553,8 +557,8 @@ std::string rows_body(const InstanceData& data, const Objects& ob) {
 // ---------------------------------------------------------------------------------------------
 // Running gnuplot.
 
-/** An executable file named `name` (searched on PATH unless it contains '/'), as an absolute
- * path (the child runs in another directory). */
+}  // namespace
+
 std::optional<std::string> find_executable(const std::string& name) {
   const auto usable = [](const fs::path& p) {
     std::error_code ec;
@@ -583,6 +587,8 @@ std::optional<std::string> find_executable(const std::string& name) {
   }
   return std::nullopt;
 }
+
+namespace {
 
 struct ProcessResult {
   std::string spawn_error;  ///< non-empty: the process did not start
@@ -678,15 +684,8 @@ std::string read_file_bytes(const fs::path& p) {
   return s.str();
 }
 
-struct PlotOutcome {
-  std::string status;
-  std::string png_terminal;
-  std::vector<std::string> files;
-  double seconds = 0;
-};
+}  // namespace
 
-/** Runs every script; pictures are written by gnuplot under a temporary prefix and then moved
- * into place with write_file_atomic, so a picture appears complete or not at all. */
 PlotOutcome make_plots(const std::string& exe, const fs::path& dir,
                        const std::vector<std::string>& stems) {
   PlotOutcome out;
@@ -768,6 +767,8 @@ fs::path prepare_directory(const std::string& out_dir) {
   }
   return dir;
 }
+
+namespace {
 
 std::string instance_label(const InstanceData& data) {
   std::string s = data.name.empty() ? std::string("instance") : data.name;

@@ -152,3 +152,13 @@ npz("traj_zip_bomb.npz", [("step", steps2), ("W", W2)], lie_size=0xFFFFFF00)
 wb("traj_not_zip.npz", b"PK\x03\x04 this is not a zip archive\n")
 # A valid trajectory whose last step is 10^8: the replay needs --max-seconds (partial, exit 2).
 npz("traj_far_step.npz", [("step", npy("<i8", "(2,)", struct.pack("<2q", 0, 100000000))), ("W", W2)])
+
+# --- sweep specs (issue 11)
+w("sweep_bad_step.json", {"task": "conditions", "grid": {"family": "one-hot", "V": 2, "m": 4,
+  "d": {"from": 1, "to": 3, "step": 0}, "seeds": 1}})
+w("sweep_overlap.json", {"task": "conditions", "grid": {"family": "gaussian", "V": 4, "m": 4,
+  "d": 2, "support": 2, "overlap": 0.5, "seeds": 1}})
+w("sweep_bad_support.json", {"task": "conditions", "grid": {"family": "gaussian", "V": 3, "m": 4,
+  "d": 2, "support": 3, "seeds": 1}})
+w("sweep_bad_task.json", {"task": {"name": "check", "claims": ["no_such_claim"]},
+  "grid": {"family": "one-hot", "V": 2, "m": 4, "d": 2, "seeds": 1}})
