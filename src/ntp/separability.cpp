@@ -195,7 +195,8 @@ enum class LpStatus { kFeasible, kInfeasible };
 LpStatus solve_lp(std::int64_t num_cols, const std::vector<bool>& col_nonneg,
                   const std::vector<std::vector<std::pair<std::int64_t, double>>>& rows,
                   const std::vector<int>& row_type, const std::vector<double>& row_bound,
-                  std::vector<double>* x) {
+                  std::vector<double>* x, std::vector<bool>* basic = nullptr,
+                  bool exact_basis = false) {
   glp_term_out(GLP_OFF);
   std::unique_ptr<glp_prob, GlpkDeleter> lp(glp_create_prob());
   glp_set_obj_dir(lp.get(), GLP_MIN);
@@ -227,6 +228,18 @@ LpStatus solve_lp(std::int64_t num_cols, const std::vector<bool>& col_nonneg,
     throw InternalError("separability LP: glp_simplex failed, got return code " +
                         std::to_string(ret));
   }
+  if (exact_basis) {
+    // Re-solve from the final basis in GLPK's rational arithmetic (the inputs are dyadic doubles,
+    // so exact): the basis it ends on is exactly feasible. Warm-started, this is cheap.
+    glp_smcp eparm;
+    glp_init_smcp(&eparm);
+    eparm.msg_lev = GLP_MSG_OFF;
+    const int eret = glp_exact(lp.get(), &eparm);
+    if (eret != 0) {
+      throw InternalError("separability LP: glp_exact failed, got return code " +
+                          std::to_string(eret));
+    }
+  }
   const int status = glp_get_status(lp.get());
   if (status == GLP_NOFEAS) return LpStatus::kInfeasible;
   if (status != GLP_OPT && status != GLP_FEAS) {
@@ -235,6 +248,12 @@ LpStatus solve_lp(std::int64_t num_cols, const std::vector<bool>& col_nonneg,
   x->resize(static_cast<std::size_t>(num_cols));
   for (std::int64_t c = 0; c < num_cols; ++c) {
     (*x)[c] = glp_get_col_prim(lp.get(), static_cast<int>(c + 1));
+  }
+  if (basic != nullptr) {
+    basic->assign(static_cast<std::size_t>(num_cols), false);
+    for (std::int64_t c = 0; c < num_cols; ++c) {
+      (*basic)[c] = glp_get_col_stat(lp.get(), static_cast<int>(c + 1)) == GLP_BS;
+    }
   }
   return LpStatus::kFeasible;
 }
@@ -503,18 +522,36 @@ SeparabilityResult decide_separability(const InstanceData& data) {
   std::optional<std::vector<Rational>> z;
   // First the nonzero u only (a vertex has its nonbasic u at 0; fewer columns, less fill-in),
   // then every u.
+  // Last, when every threshold fails (a degenerate vertex: the kept columns leave freedom and the
+  // nearest exact solution leaves y >= 0): the columns of a basis that GLPK's exact simplex proves
+  // feasible; on them the equalities have exactly one solution, that vertex, so y >= 0 exactly.
   struct Attempt {
     double threshold;
     bool all_u;
+    bool exact_basis;
   };
   for (const Attempt at :
-       {Attempt{1e-12, false}, Attempt{1e-12, true}, Attempt{1e-9, true}, Attempt{1e-6, true}}) {
+       {Attempt{1e-12, false, false}, Attempt{1e-12, true, false}, Attempt{1e-9, true, false},
+        Attempt{1e-6, true, false}, Attempt{0, true, true}}) {
     const double threshold = at.threshold;
+    std::vector<bool> basic;
+    if (at.exact_basis) {
+      t0 = Clock::now();
+      if (solve_lp(ny + nu, nonneg, lp_rows,
+                   std::vector<int>(static_cast<std::size_t>(nd + 1), GLP_FX), dual_rhs, &yf,
+                   &basic, true) != LpStatus::kFeasible) {
+        res.reason = "GLPK's exact simplex found the Farkas alternative infeasible";
+        break;
+      }
+      res.seconds_lp += seconds_since(t0);
+      t0 = Clock::now();
+    }
     std::vector<Rational> z0(static_cast<std::size_t>(ny + nu), Rational(0));
     std::vector<bool> keep(static_cast<std::size_t>(ny + nu), true);
     for (std::int64_t q = 0; q < ny + nu; ++q) {
-      if ((q < ny && !(yf[q] > threshold)) ||
-          (q >= ny && !at.all_u && !(std::abs(yf[q]) > threshold))) {
+      if (at.exact_basis ? !basic[q]
+                         : ((q < ny && !(yf[q] > threshold)) ||
+                            (q >= ny && !at.all_u && !(std::abs(yf[q]) > threshold)))) {
         keep[q] = false;
       } else {
         z0[q] = rational_from_double(yf[q]);
@@ -534,16 +571,19 @@ SeparabilityResult decide_separability(const InstanceData& data) {
     if (!z) {
       res.reason =
           "exact Farkas repair failed: the equalities on the active multipliers are "
-          "inconsistent (threshold " +
-          std::to_string(threshold) + ")";
+          "inconsistent (" +
+          (at.exact_basis ? std::string("exact basis") : "threshold " + std::to_string(threshold)) +
+          ")";
       continue;
     }
     const auto neg =
         std::find_if(z->begin(), z->begin() + ny, [](const Rational& y) { return y < 0; });
     if (neg != z->begin() + ny) {
-      res.reason = "exact Farkas repair gave a negative multiplier on (6b) row " +
-                   std::to_string(neg - z->begin()) + " (threshold " + std::to_string(threshold) +
-                   ")";
+      res.reason =
+          "exact Farkas repair gave a negative multiplier on (6b) row " +
+          std::to_string(neg - z->begin()) + " (" +
+          (at.exact_basis ? std::string("exact basis") : "threshold " + std::to_string(threshold)) +
+          ")";
       z.reset();
       continue;
     }

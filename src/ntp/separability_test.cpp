@@ -306,3 +306,29 @@ TEST(Separability, PaperMainDecidesFast) {
 
 }  // namespace
 }  // namespace ntp
+
+namespace ntp {
+namespace {
+
+// Found by the phase-diagram sweep (issue 11): a degenerate Farkas vertex where every
+// threshold-based exact repair left some y < 0 (inconclusive). The exact-basis fallback (GLPK's
+// exact simplex from the final basis, then the unique solution on the basic columns) decides it,
+// and the certificate passes the independent verifier.
+TEST(Separability, DegenerateFarkasVertexIsDecidedThroughTheExactBasis) {
+  GeneratorOptions o;
+  o.family = "underparameterized";
+  o.seed = 67;
+  o.vocab_size = 5;
+  o.embedding_dim = 9;
+  o.num_contexts = 20;
+  o.support_size = 2;
+  const InstanceData data = generate(o);
+  const SeparabilityResult res = decide_separability(data);
+  ASSERT_EQ(res.verdict, SeparabilityVerdict::kViolated) << res.reason;
+  ASSERT_EQ(res.certificate.kind, SeparabilityCertificateKind::kFarkas);
+  std::string why;
+  EXPECT_TRUE(verify_separability_certificate(data, res.certificate, &why)) << why;
+}
+
+}  // namespace
+}  // namespace ntp
