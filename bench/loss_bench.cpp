@@ -134,6 +134,14 @@ void BmLossGrad(benchmark::State& state, Shape s, unsigned mpfr_digits) {
   SetCounters(state, s, st.support);
 }
 
+/** Item 6: loss+grad with OpenBLAS on two threads (same results bit for bit; see fast_kernels). */
+void BmLossGradTwoThreads(benchmark::State& state, Shape s) {
+  const int before = ntp::fast::blas_threads();
+  ntp::fast::set_blas_threads(2);
+  BmLossGrad<double>(state, s, 0);
+  ntp::fast::set_blas_threads(before);
+}
+
 /** The two products of the kernel alone, same shapes and type: W Hbar (V x m), C Hbar^T (V x d). */
 template <class S>
 void BmGemmPair(benchmark::State& state, Shape s, unsigned mpfr_digits) {
@@ -227,6 +235,12 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("same_flops_gemm/double" + ShapeName(s)).c_str(),
                                  BmSameFlopsGemm<double>, s)
         ->Unit(benchmark::kMicrosecond);
+  }
+  for (const Shape& s : kAllShapes) {
+    benchmark::RegisterBenchmark(("loss_grad_2threads/double" + ShapeName(s)).c_str(),
+                                 BmLossGradTwoThreads, s)
+        ->Unit(benchmark::kMicrosecond)
+        ->UseRealTime();
   }
   // Complexity over V, d and m around (V, d, m) = (256, 64, 256) (bench/README.md "Scaling").
   const char* dims[] = {"V", "d", "m"};

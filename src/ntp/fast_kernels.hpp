@@ -54,6 +54,14 @@ bool blas_active();
  * (precision/no_alloc_test.cpp measures it); the Eigen path allocates nothing. */
 void set_blas_enabled(bool enabled);
 
+/** OpenBLAS threads for gemm() (process-wide; no effect without OpenBLAS). The reference build
+ * runs on 1; a build with NTPCHECK_REFERENCE=OFF starts at OpenBLAS's default or at
+ * NTP_BLAS_THREADS=N. More threads are faster only at large shapes (bench/README.md) and change
+ * the last bits of some products (FastGemm.ThreadsCanChangeBits), so only the benchmarks and
+ * non-reference builds use them. */
+void set_blas_threads(int threads);
+int blas_threads();
+
 /** "gemm: OpenBLAS 0.3.21 (1 thread, Haswell); exp: libmvec AVX2" or the like. */
 std::string backend_description();
 
