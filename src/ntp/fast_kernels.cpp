@@ -164,16 +164,28 @@ bool detect_avx2() {
 }
 #endif
 
-bool avx2_active() {
+std::atomic<bool>& avx2_flag() {
 #ifdef NTP_X86
-  static const bool active = detect_avx2();
-  return active;
+  static std::atomic<bool> flag(detect_avx2());
 #else
-  return false;
+  static std::atomic<bool> flag(false);
+#endif
+  return flag;
+}
+
+bool avx2_active() { return avx2_flag().load(std::memory_order_relaxed); }
+
+}  // namespace
+
+void set_avx2_columns_enabled(bool enabled) {
+#ifdef NTP_X86
+  avx2_flag().store(enabled && detect_avx2(), std::memory_order_relaxed);
+#else
+  (void)enabled;
 #endif
 }
 
-}  // namespace
+bool avx2_columns_active() { return avx2_active(); }
 
 double shift_column(const double* l, const std::uint8_t* in, double max_in, double* c,
                     std::int64_t V) {

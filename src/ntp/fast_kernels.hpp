@@ -32,6 +32,10 @@ void gemm(const float* A, const float* B, float* C, std::int64_t rows, std::int6
  * c_v = l_v - (v in S_j ? max_in : max_out). */
 double shift_column(const double* l, const std::uint8_t* in, double max_in, double* c,
                     std::int64_t V);
+/** Whether the column primitives use their AVX2 bodies (the CPU has AVX2), and a switch to the
+ * scalar bodies for the whole process (tests compare the two). */
+bool avx2_columns_active();
+void set_avx2_columns_enabled(bool enabled);
 /** sum_{v not in S_j} c_v. */
 double masked_sum(const double* c, const std::uint8_t* in, std::int64_t V);
 /** c_v *= f for v not in S_j. */

@@ -50,8 +50,10 @@ TEST(FastExp, WithinFourUlpsDownToSubnormalsAndZero) {
   RecordProperty("worst_ulps", std::to_string(worst));
 }
 
-// The column primitives against their definitions, on random masks, lengths 0..37 (tails).
-TEST(FastColumns, MatchTheirDefinitionsBitForBit) {
+// The column primitives against their definitions, on random masks, lengths 1..37 (tails), in
+// both bodies: AVX2 (when the CPU has it) and scalar, so "bit-identical with and without AVX2"
+// is checked on every machine that has AVX2.
+void check_columns_against_definitions() {
   std::mt19937_64 gen(7);
   std::normal_distribution<double> normal(0.0, 30.0);
   for (std::int64_t V = 1; V <= 37; ++V) {
@@ -93,6 +95,22 @@ TEST(FastColumns, MatchTheirDefinitionsBitForBit) {
       }
     }
   }
+}
+
+TEST(FastColumns, MatchTheirDefinitionsBitForBit) {
+  const bool avx2 = fast::avx2_columns_active();
+  if (avx2) {
+    SCOPED_TRACE("AVX2 bodies");
+    check_columns_against_definitions();
+  }
+  fast::set_avx2_columns_enabled(false);
+  {
+    SCOPED_TRACE("scalar bodies");
+    EXPECT_FALSE(fast::avx2_columns_active());
+    check_columns_against_definitions();
+  }
+  fast::set_avx2_columns_enabled(avx2);
+  EXPECT_EQ(fast::avx2_columns_active(), avx2);
 }
 
 // The double kernel with OpenBLAS GEMMs against the same kernel on Eigen's products: the same
