@@ -173,7 +173,7 @@ void set_mpfr_digits(unsigned digits10) { Mpfr::default_precision(digits10); }
     return std::log(static_cast<double>(std::numeric_limits<Type>::min()));                        \
   }                                                                                                \
   double ScalarTraits<Type>::log_min_positive() {                                                  \
-    return std::log(static_cast<double>(std::numeric_limits<Type>::min())) +                       \
+    return std::log(static_cast<double>(std::numeric_limits<Type>::min())) -                       \
            (std::numeric_limits<Type>::digits - 1) * std::log(2.0);                                \
   }
 
