@@ -423,6 +423,29 @@ expect "identify non-diverse: claimed transfer refuted" 1 "$NTP" identify "$EX/n
 expect "identify mismatched sizes" 3 "$NTP" identify "$EX/sym_a.json" "$EX/nondiverse_b.json"
 expect "identify --precision quad" 3 "$NTP" identify "$EX/sym_a.json" "$EX/sym_b.json" --precision quad
 
+# geometry (issue 9; docs/geometry.md): balanced disjoint supports certify the proxy as L_mm;
+# repeated support sets collapse; files and (with gnuplot) pictures; --json is the report.
+expect "geometry @geometry-balanced" 0 "$NTP" geometry @geometry-balanced --steps 3000 --no-path
+checks=$((checks + 1))
+grep -q "^proxy_optimality  *holds" "$TMP/e2e.out" || fail "geometry @geometry-balanced" "proxy_optimality does not hold"
+expect "geometry @geometry-repeated" 0 "$NTP" geometry @geometry-repeated --steps 20000 --out geo --trajectory
+checks=$((checks + 1))
+grep -q "^subspace_collapse  *holds" "$TMP/e2e.out" || fail "geometry @geometry-repeated" "subspace_collapse does not hold"
+for f in summary.json curves.csv context_cos.dat word_cos.dat convergence.gp context_heatmap.gp trajectory.npz; do
+  checks=$((checks + 1))
+  [[ -s geo/$f ]] || fail "geometry --out" "geo/$f missing or empty"
+done
+if command -v gnuplot >/dev/null; then
+  checks=$((checks + 1))
+  [[ -s geo/context_heatmap.png ]] || fail "geometry --out" "gnuplot is installed but geo/context_heatmap.png is missing"
+fi
+rm -rf geo
+expect "geometry --json" 0 "$NTP" geometry @geometry-repeated --steps 20000 --no-path --json
+checks=$((checks + 1))
+[[ $(json_get "$TMP/e2e.out" 'd["format"], d["exit"]' 2>/dev/null) == "('ntp-geometry', 0)" ]] ||
+  fail "geometry --json" "not an ntp-geometry report with exit 0"
+expect "geometry in dd" 0 "$NTP" geometry @geometry-repeated --steps 2000 --no-path --precision dd
+
 # No stray files: every file in the end-to-end directory is one we asked for.
 checks=$((checks + 1))
 stray=$(ls -A | grep -v -E '^(gen[123]|gen_seed2|info_file|info_gen|toy|partial|t[12]|[ab]|cert|cert_inc|cert_ins|bad[12]|analysis|analysis_inc|analysis_ins|check_ins|vreport)\.json$|^junit\.xml$|^([abc]|i[012])\.npz$')

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "cli/geometry_cli.hpp"
+#include "cli/precision_cli.hpp"
 #include "cli/sweep_cli.hpp"
 #include "ntp/analyze.hpp"
 #include "ntp/atomic_file.hpp"
@@ -540,6 +542,37 @@ int run_main(int argc, char** argv) {
   sw->add_flag("--json", json_out, "The JSON summary (ntp-sweep) on standard output");
   sw->add_flag("--quiet", quiet, "No progress line on standard error");
 
+  // precision (issue 6; docs/precision.md)
+  auto* pr = app.add_subcommand(
+      "precision",
+      "The precision ladder: the same run in several precisions, digits agreed with the top rung, "
+      "horizons of theory.md §6 crossed (docs/precision.md)");
+  ntpcli::PrecisionArgs pa;
+  bool pr_no_plots = false;
+  pr->add_option("file", pa.file, "Instance (FILE, -, or @FAMILY[:SEED]); not with --horizons");
+  pr->add_option("--ladder", pa.ladder,
+                 std::string("Comma-separated precisions (default ") + ntp::kDefaultLadder + ")");
+  pr->add_option("--optimizer", pa.optimizer, "gd (default), ngd or adam");
+  auto* pr_steps = pr->add_option("--steps", pa.steps, "Iterations (default 1000)");
+  pr->add_option("--eta", pa.eta, "Step size, exact decimal or rational (default as in train)");
+  pr->add_option("--out", pa.out, "Directory for ladder.json, digits.csv, digits.gp, pictures");
+  pr->add_option("--min-digits", pa.min_digits,
+                 "Digits agreed a rung needs to count as evidence (default 3)");
+  pr->add_option("--max-seconds", pa.max_seconds,
+                 "Stop the runs after this time (partial, exit 2; 0: no limit)");
+  pr->add_option("--points-per-decade", pa.points_per_decade, "Record grid (default 10)");
+  pr->add_flag("--check-top", pa.check_top,
+               "Also run the top rung's recipe at 1.5x its digits and compare the top with it");
+  pr->add_flag("--horizons", pa.horizons,
+               "Print the measured horizon table of theory.md §6 (no FILE needed)");
+  pr->add_flag("--no-plots", pr_no_plots, "Write digits.gp but do not run gnuplot");
+  pr->add_flag("--json", json_out, "The JSON report (ntp-precision-ladder) on standard output");
+  pr->add_flag("--quiet", quiet, "No progress line on standard error");
+
+  // geometry (issue 9; docs/geometry.md)
+  ntpcli::GeometryArgs ga;
+  auto* geo = ntpcli::add_geometry_subcommand(app, ga);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -553,6 +586,14 @@ int run_main(int argc, char** argv) {
     return static_cast<int>(ExitCode::kInvalidInput);
   }
 
+  if (pr->parsed()) {
+    pa.json = json_out;
+    pa.quiet = quiet;
+    pa.plots = !pr_no_plots;
+    pa.steps_given = pr_steps->count() > 0;
+    return ntpcli::run_precision(pa);
+  }
+  if (geo->parsed()) return ntpcli::run_geometry_command(ga);
   if (sw->parsed()) {
     sa.json = json_out;
     sa.quiet = quiet;
