@@ -32,13 +32,13 @@ ntp::InstanceData paper_main() {
   return ntp::generate(o);
 }
 
-ntp::InstanceData overparameterized(std::int64_t V, std::int64_t d) {
+ntp::InstanceData overparameterized(std::int64_t V, std::int64_t d, std::int64_t m = 0) {
   ntp::GeneratorOptions o;
   o.family = "overparameterized";
   o.seed = 1;
   o.vocab_size = V;
   o.embedding_dim = d;
-  o.num_contexts = 5 * d / 6;
+  o.num_contexts = m > 0 ? m : 5 * d / 6;
   o.support_size = 6;
   return ntp::generate(o);
 }
@@ -134,6 +134,38 @@ BENCHMARK(BM_analyze_scaling)
     ->Args({20, 120})
     ->Args({40, 120})
     ->Unit(benchmark::kSecond)
+    ->Iterations(1);
+
+/** Target 5: analyze's cost along one dimension at a time (|S_j| = 6, V = 10, d = 48, m = 30 held),
+ * with Complexity(oAuto) (Google Benchmark fits 1, N, N log N, N^2, N^3 and reports the best). */
+void BM_analyze_complexity(benchmark::State& state, int which) {
+  std::int64_t V = 10, d = 48, m = 30;
+  (which == 0 ? V : which == 1 ? d : m) = state.range(0);
+  const ntp::InstanceData data = overparameterized(V, d, m);
+  for (auto _ : state) {
+    const ntp::AnalyzeResult r = ntp::analyze(data);
+    if (r.exit != ntp::ExitCode::kAllHold) state.SkipWithError("analyze did not decide everything");
+    benchmark::DoNotOptimize(r.report);
+  }
+  state.SetComplexityN(state.range(0));
+}
+BENCHMARK_CAPTURE(BM_analyze_complexity, V, 0)
+    ->Name("analyze_complexity/V")
+    ->DenseRange(8, 32, 8)
+    ->Complexity(benchmark::oAuto)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+BENCHMARK_CAPTURE(BM_analyze_complexity, d, 1)
+    ->Name("analyze_complexity/d")
+    ->DenseRange(36, 96, 20)
+    ->Complexity(benchmark::oAuto)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+BENCHMARK_CAPTURE(BM_analyze_complexity, m, 2)
+    ->Name("analyze_complexity/m")
+    ->DenseRange(15, 45, 10)
+    ->Complexity(benchmark::oAuto)
+    ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
 }  // namespace

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """Prints issue 7's ratio table from one loss_bench JSON file and one peers.py JSON-lines file
-measured in the same session (bench/compare.sh runs both). Exit status 0 when every target with a
+measured in the same session (bench/compare.sh runs both), and optionally a second loss_bench JSON
+file with target 3's multiprecision rows. Exit status 0 when every target with a
 measurement is met, 1 otherwise (2 when an input is missing rows)."""
 import json
 import sys
 
 SHAPES = [(10, 60, 50), (64, 32, 32), (256, 128, 128), (1024, 256, 256)]
 TARGET1_SHAPES = [(256, 128, 128), (1024, 256, 256)]
+TARGET3_SHAPES = [(10, 60, 50), (64, 32, 32), (256, 128, 128)]
 
 
 def shape_name(s):
@@ -41,11 +43,13 @@ def fmt(t):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print("usage: compare.py LOSS_BENCH.json PEERS.jsonl", file=sys.stderr)
+    if len(sys.argv) not in (3, 4):
+        print("usage: compare.py LOSS_BENCH.json PEERS.jsonl [LOSS_BENCH_MP.json]", file=sys.stderr)
         return 2
     cpp, ctx = load_cpp(sys.argv[1])
     peers = load_peers(sys.argv[2])
+    if len(sys.argv) == 4:  # target 3's rows, from a second run of loss_bench in the same session
+        cpp.update(load_cpp(sys.argv[3])[0])
     ok = True
     missing = False
     print("machine: %s, %s CPUs at %s MHz, load average %s" % (
@@ -96,8 +100,31 @@ def main():
             s, fmt(lg), cell(npy), cell(tor), cell(aut), ceiling,
             ("met" if met else "NOT met") + ("" if tor is not None else " (no PyTorch)")))
     print()
-    print("Target 3 (MPFR and double-double against a multiply-add floor): not implemented;")
-    print("bench/README.md has the measurements that bound it.")
+    print("Target 3: MPFR at 50 and 200 digits and double-double within 1.5x of their multiply-add floor")
+    print("floor: the kernel's 2 V d m multiply-adds alone on its own preallocated operands, the faster of")
+    print("mul+add and fma (MPFR), of a plain loop and Eigen's GEMM pair (dd); same binary, same run.")
+    print("| type | (V,d,m) | loss+grad | floor | how | ratio | target |")
+    print("|---|---|---:|---:|---|---:|---|")
+    for typ in ["mpfr:50", "mpfr:200", "dd"]:
+        for s in TARGET3_SHAPES:
+            n = shape_name(s)
+            lg = cpp.get("loss_grad/%s/%s" % (typ, n))
+            if typ == "dd":
+                cands = {"loop": cpp.get("dd_floor/dd/" + n), "Eigen": cpp.get("gemm_pair/dd/" + n)}
+            else:
+                cands = {"mul+add": cpp.get("mpfr_floor_muladd/%s/%s" % (typ, n)),
+                         "fma": cpp.get("mpfr_floor_fma/%s/%s" % (typ, n))}
+            cands = {k: v for k, v in cands.items() if v is not None}
+            if lg is None or not cands:
+                print("| %s | %s | missing |" % (typ, s))
+                missing = True
+                continue
+            how, floor = min(cands.items(), key=lambda kv: kv[1])
+            r = lg / floor
+            met = r <= 1.5
+            ok &= met
+            print("| %s | %s | %s | %s | %s | %.2f | %s |" % (
+                typ, s, fmt(lg), fmt(floor), how, r, "met" if met else "NOT met"))
     print()
     print("all measured targets met" if ok and not missing else "some targets NOT met" if not ok else "rows missing")
     return 0 if ok and not missing else (1 if not ok else 2)

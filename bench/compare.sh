@@ -16,5 +16,10 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
   --benchmark_filter='^(loss_grad|gemm_pair|fast_gemm_pair|same_flops_gemm)/double/' \
   --benchmark_min_time=0.2 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
   --benchmark_out="$out/loss_bench.json" --benchmark_out_format=json >/dev/null 2>"$out/loss_bench.err"
+# Target 3: MPFR (50, 200 digits) and dd against their multiply-add floors (about 2 minutes).
+"$build"/bench/loss_bench \
+  --benchmark_filter='^(loss_grad/(mpfr:(50|200)|dd)|mpfr_floor_(muladd|fma)/mpfr:(50|200)|dd_floor/dd|gemm_pair/dd)/V:(10|64|256)/' \
+  --benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  --benchmark_out="$out/loss_bench_mp.json" --benchmark_out_format=json >/dev/null 2>>"$out/loss_bench.err"
 /usr/bin/python3 bench/peers.py --repeat 5 >"$out/peers.jsonl"
-/usr/bin/python3 bench/compare.py "$out/loss_bench.json" "$out/peers.jsonl" | tee "$out/table.md"
+/usr/bin/python3 bench/compare.py "$out/loss_bench.json" "$out/peers.jsonl" "$out/loss_bench_mp.json" | tee "$out/table.md"

@@ -13,6 +13,7 @@
  * the shape as seed: every type sees the same instance at a given shape.
  */
 #include <benchmark/benchmark.h>
+#include <mpfr.h>
 
 #include <algorithm>
 #include <cmath>
@@ -38,6 +39,7 @@ struct Shape {
 // The shapes of the issue. Multiprecision types run only the two small ones.
 constexpr Shape kAllShapes[] = {{10, 60, 50}, {64, 32, 32}, {256, 128, 128}, {1024, 256, 256}};
 constexpr Shape kSmallShapes[] = {{10, 60, 50}, {64, 32, 32}};
+constexpr Shape kTarget3Shapes[] = {{10, 60, 50}, {64, 32, 32}, {256, 128, 128}};
 
 /** The exact instance and the weight matrix (in double, exact on a coarse grid) of one shape. */
 struct Problem {
@@ -192,6 +194,93 @@ void BmSameFlopsGemm(benchmark::State& state, Shape s) {
   SetCounters(state, s, 0);
 }
 
+/**
+ * Target 3's floor for MPFR: the kernel's 2 V d m multiply-adds and nothing else, on the kernel's
+ * own preallocated operands (W, Hbar and the coefficients C of one evaluation, same layout and
+ * loop order), each as mpfr_mul into a preallocated number then mpfr_add (fused = false) or as
+ * one mpfr_fma (fused = true). The floor is the faster of the two (bench/compare.py).
+ */
+void BmMpfrFloor(benchmark::State& state, Shape s, unsigned mpfr_digits, bool fused) {
+  Setup<ntp::Mpfr> st(s, mpfr_digits);
+  ntp::LossWorkspace<ntp::Mpfr> ws(st.inst);
+  ntp::loss_and_gradient(st.inst, st.W, ws, &st.grad);  // realistic coefficients C in ws.coef
+  const auto raw = [](const ntp::Mpfr& x) { return x.backend().data(); };
+  ntp::Mpfr prod_holder;
+  mpfr_ptr prod = prod_holder.backend().data();
+  const ntp::Mpfr* W = st.W.data();
+  const ntp::Mpfr* H = st.inst.Hbar.data();
+  const ntp::Mpfr* C = ws.coef.data();
+  ntp::Mpfr* L = ws.logits.data();
+  ntp::Mpfr* G = st.grad.data();
+  for (auto _ : state) {
+    for (std::int64_t j = 0; j < s.m; ++j) {
+      for (std::int64_t v = 0; v < s.V; ++v) {
+        mpfr_ptr acc = L[v + j * s.V].backend().data();
+        mpfr_set_zero(acc, 1);
+        for (std::int64_t k = 0; k < s.d; ++k) {
+          if (fused) {
+            mpfr_fma(acc, raw(W[v + k * s.V]), raw(H[k + j * s.d]), acc, MPFR_RNDN);
+          } else {
+            mpfr_mul(prod, raw(W[v + k * s.V]), raw(H[k + j * s.d]), MPFR_RNDN);
+            mpfr_add(acc, acc, prod, MPFR_RNDN);
+          }
+        }
+      }
+    }
+    for (std::int64_t k = 0; k < s.d; ++k) {
+      for (std::int64_t v = 0; v < s.V; ++v) {
+        mpfr_ptr acc = G[v + k * s.V].backend().data();
+        mpfr_set_zero(acc, 1);
+        for (std::int64_t j = 0; j < s.m; ++j) {
+          if (fused) {
+            mpfr_fma(acc, raw(C[v + j * s.V]), raw(H[k + j * s.d]), acc, MPFR_RNDN);
+          } else {
+            mpfr_mul(prod, raw(C[v + j * s.V]), raw(H[k + j * s.d]), MPFR_RNDN);
+            mpfr_add(acc, acc, prod, MPFR_RNDN);
+          }
+        }
+      }
+    }
+    benchmark::DoNotOptimize(L);
+    benchmark::DoNotOptimize(G);
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, s, st.support);
+}
+
+/** Target 3's floor for double-double: the 2 V d m multiply-adds acc += a * b on the kernel's
+ * operands in plain loops (the Eigen GEMM pair, gemm_pair/dd, is the other candidate). */
+void BmDdFloor(benchmark::State& state, Shape s) {
+  Setup<dd_real> st(s, 0);
+  ntp::LossWorkspace<dd_real> ws(st.inst);
+  ntp::loss_and_gradient(st.inst, st.W, ws, &st.grad);
+  const dd_real* W = st.W.data();
+  const dd_real* H = st.inst.Hbar.data();
+  const dd_real* C = ws.coef.data();
+  dd_real* L = ws.logits.data();
+  dd_real* G = st.grad.data();
+  for (auto _ : state) {
+    for (std::int64_t j = 0; j < s.m; ++j) {
+      for (std::int64_t v = 0; v < s.V; ++v) {
+        dd_real acc = 0.0;
+        for (std::int64_t k = 0; k < s.d; ++k) acc += W[v + k * s.V] * H[k + j * s.d];
+        L[v + j * s.V] = acc;
+      }
+    }
+    for (std::int64_t k = 0; k < s.d; ++k) {
+      for (std::int64_t v = 0; v < s.V; ++v) {
+        dd_real acc = 0.0;
+        for (std::int64_t j = 0; j < s.m; ++j) acc += C[v + j * s.V] * H[k + j * s.d];
+        G[v + k * s.V] = acc;
+      }
+    }
+    benchmark::DoNotOptimize(L);
+    benchmark::DoNotOptimize(G);
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, s, st.support);
+}
+
 /** Complexity in one dimension: loss+grad in double with the other two held fixed. */
 void BmLossGradScaling(benchmark::State& state, int which) {
   Shape s{256, 64, 256};
@@ -262,6 +351,35 @@ int main(int argc, char** argv) {
   RegisterType<ntp::Mpfr>("mpfr:50", kSmallShapes, 50);
   RegisterType<ntp::Mpfr>("mpfr:100", kSmallShapes, 100);
   RegisterType<ntp::Mpfr>("mpfr:300", kSmallShapes, 300);
+  // Target 3 (bench/compare.py): MPFR at 50 and 200 digits and dd against their multiply-add
+  // floors, at the two small shapes and (256,128,128).
+  RegisterType<ntp::Mpfr>("mpfr:200", kSmallShapes, 200);
+  for (const Shape& s : kTarget3Shapes) {
+    for (unsigned digits : {50U, 200U}) {
+      const std::string type = "mpfr:" + std::to_string(digits);
+      if (s.V == 256) {
+        benchmark::RegisterBenchmark(("loss_grad/" + type + ShapeName(s)).c_str(),
+                                     BmLossGrad<ntp::Mpfr>, s, digits)
+            ->Unit(benchmark::kMillisecond);
+      }
+      benchmark::RegisterBenchmark(("mpfr_floor_muladd/" + type + ShapeName(s)).c_str(),
+                                   BmMpfrFloor, s, digits, false)
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("mpfr_floor_fma/" + type + ShapeName(s)).c_str(), BmMpfrFloor,
+                                   s, digits, true)
+          ->Unit(benchmark::kMicrosecond);
+    }
+    if (s.V == 256) {
+      benchmark::RegisterBenchmark(("loss_grad/dd" + ShapeName(s)).c_str(), BmLossGrad<dd_real>, s,
+                                   0U)
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("gemm_pair/dd" + ShapeName(s)).c_str(), BmGemmPair<dd_real>, s,
+                                   0U)
+          ->Unit(benchmark::kMicrosecond);
+    }
+    benchmark::RegisterBenchmark(("dd_floor/dd" + ShapeName(s)).c_str(), BmDdFloor, s)
+        ->Unit(benchmark::kMicrosecond);
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

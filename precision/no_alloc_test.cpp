@@ -4,9 +4,13 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <vector>
 
 #include "ntp/fast_kernels.hpp"
 #include "ntp/generators.hpp"
+#include "ntp/instance.hpp"
+#include "ntp/loss.hpp"
+#include "ntp/rational.hpp"
 #include "ntp/train.hpp"
 
 namespace {
@@ -102,6 +106,51 @@ TEST(NoAllocationControl, CounterSeesAnEigenTemporary) {
   g_counting = false;
   EXPECT_GT(g_allocations.load(), 0);
   EXPECT_EQ(B(0, 0), 300.0);
+}
+
+// MPFR (issue 7, target 3): the kernel works on the workspace's numbers and its scratch, built by
+// the first call, and its exponentials allocate nothing (mpfr_exp.hpp). What remains: MPFR's own
+// log and log1p (one each per context, 1-3 internal temporaries each) and the limbs of the three
+// numbers of the returned LossValue. So the count must not depend on V or d (nothing per
+// multiply-add, per logit or per exponential) and stays within 3 + 8 per context.
+long mpfr_allocations_per_call(std::int64_t V, std::int64_t d, std::int64_t m) {
+  const std::vector<std::int32_t> support = {0, 1, 2};
+  InstanceData data;
+  data.vocab_size = V;
+  data.embedding_dim = d;
+  for (std::int64_t j = 0; j < m; ++j) {
+    ContextData c;
+    for (std::int64_t i = 0; i < d; ++i) c.embedding.push_back(Rational(i == j % d ? 1 : 0));
+    c.weight = Rational(1, m);
+    c.tokens = support;
+    c.probabilities = {Rational(1, 2), Rational(1, 3), Rational(1, 6)};
+    data.contexts.push_back(c);
+  }
+  validate_and_normalise(data);
+  const Instance<Mpfr> inst = to_scalar<Mpfr>(data);
+  LossWorkspace<Mpfr> ws(inst);
+  // W = 0: every context has the same logits (0), so the same branches run whatever V and d are.
+  const Matrix<Mpfr> W = Matrix<Mpfr>::Zero(V, d);
+  Matrix<Mpfr> G(V, d);
+  loss_and_gradient(inst, W, ws, &G);  // warm-up: builds the scratch and the exp tables
+  g_allocations = 0;
+  g_counting = true;
+  bool positive = true;
+  for (int i = 0; i < 3; ++i) positive = positive && loss_and_gradient(inst, W, ws, &G).excess > 0;
+  g_counting = false;
+  EXPECT_TRUE(positive);
+  return g_allocations.load() / 3;
+}
+
+TEST(NoAllocationMpfr, NothingPerMultiplyAddOrExponential) {
+  for (unsigned digits : {50U, 200U}) {
+    set_mpfr_digits(digits);
+    const long small = mpfr_allocations_per_call(8, 6, 5);
+    const long large = mpfr_allocations_per_call(64, 40, 5);
+    EXPECT_EQ(small, large) << digits << " digits: allocations grow with V and d";
+    EXPECT_LE(large, 3 + 8 * 5) << digits << " digits";
+  }
+  set_mpfr_digits(60);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, NoAllocation,

@@ -2,5 +2,6 @@
 #include "ntp/instantiate.hpp"
 
 namespace ntp {
+NTP_INSTANTIATE_LOSS(dd_real)
 NTP_INSTANTIATE_ALGORITHMS(dd_real)
 }  // namespace ntp

@@ -2,5 +2,6 @@
 #include "ntp/instantiate.hpp"
 
 namespace ntp {
+NTP_INSTANTIATE_LOSS(double)
 NTP_INSTANTIATE_ALGORITHMS(double)
 }  // namespace ntp

@@ -2,5 +2,6 @@
 #include "ntp/instantiate.hpp"
 
 namespace ntp {
+NTP_INSTANTIATE_LOSS(float)
 NTP_INSTANTIATE_ALGORITHMS(float)
 }  // namespace ntp

@@ -2,5 +2,6 @@
 #include "ntp/instantiate.hpp"
 
 namespace ntp {
+NTP_INSTANTIATE_LOSS(Float128)
 NTP_INSTANTIATE_ALGORITHMS(Float128)
 }  // namespace ntp

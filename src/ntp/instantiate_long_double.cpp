@@ -2,5 +2,6 @@
 #include "ntp/instantiate.hpp"
 
 namespace ntp {
+NTP_INSTANTIATE_LOSS(long double)
 NTP_INSTANTIATE_ALGORITHMS(long double)
 }  // namespace ntp

@@ -2,5 +2,6 @@
 #include "ntp/instantiate.hpp"
 
 namespace ntp {
+NTP_INSTANTIATE_LOSS(Mp50)
 NTP_INSTANTIATE_ALGORITHMS(Mp50)
 }  // namespace ntp

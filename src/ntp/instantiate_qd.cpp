@@ -2,5 +2,6 @@
 #include "ntp/instantiate.hpp"
 
 namespace ntp {
+NTP_INSTANTIATE_LOSS(qd_real)
 NTP_INSTANTIATE_ALGORITHMS(qd_real)
 }  // namespace ntp

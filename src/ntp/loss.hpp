@@ -18,6 +18,7 @@
  */
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "ntp/instance.hpp"
@@ -57,6 +58,10 @@ struct LossWorkspace {
   std::vector<std::uint8_t> in_support;  ///< V x m column-major: 1 where v is in S_j
   std::vector<S> max_in;                 ///< per context: max in-support logit
   std::vector<S> max_out;                ///< per context: max out-of-support logit (0 if none)
+  /** Type-specific preallocated state, built by the first evaluation: the MPFR kernel's scratch
+   * numbers and exp tables at the workspace's precision (loss_mpfr.cpp). Copies of a workspace
+   * share it, so a copy must not be used concurrently with its original. */
+  std::shared_ptr<void> extra;
 };
 
 /**
@@ -66,6 +71,17 @@ struct LossWorkspace {
 template <class S>
 LossValue<S> loss_and_gradient(const Instance<S>& inst, const Matrix<S>& W, LossWorkspace<S>& ws,
                                Matrix<S>* grad);
+
+/**
+ * MPFR: the same mathematics in hand loops on the raw mpfr_t of the preallocated workspace (no
+ * temporaries, no allocation after the first call), at the workspace's precision (that of the
+ * default precision when it was built). Out-of-support odds by one exp per context instead of two
+ * logs and two exps; the same delta form in support (loss_mpfr.cpp derives both and their
+ * accuracy).
+ */
+template <>
+LossValue<Mpfr> loss_and_gradient<Mpfr>(const Instance<Mpfr>& inst, const Matrix<Mpfr>& W,
+                                        LossWorkspace<Mpfr>& ws, Matrix<Mpfr>* grad);
 
 /** Loss only (no gradient): `loss_and_gradient(inst, W, ws, nullptr)`. */
 template <class S>

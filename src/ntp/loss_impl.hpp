@@ -160,17 +160,31 @@ LossValue<S> loss_and_gradient(const Instance<S>& inst, const Matrix<S>& W, Loss
           if (in[v] == 0) sum_out += c[v];
         }
       }
-      const S t = (max_out - max_in) + (log(sum_out) - log_sum_in);
-      if (t > zero) {  // softplus without overflow
-        const S emt = exp(-t);
-        out_term = t + log1p_s(emt);
-        omega = one / (one + emt);
-      } else {
-        const S r = exp(t);
+      const S diff = max_out - max_in;
+      using std::abs;
+      if (!kMachine && abs(diff) < S(600)) {
+        // Software types: r = sum_out e^{diff} / sum_in by one exp (no log sum_out, no second
+        // exp; the MPFR kernel's form, loss_mpfr.cpp). Same accuracy: the rounding of diff enters
+        // r as a relative error either way. |diff| < 600 keeps e^{diff} normal in every type.
+        const S big_e = exp(diff);
+        const S r = sum_out * big_e / sum_in;
         out_term = log1p_s(r);
-        omega = r / (one + r);
+        const S one_plus_r = one + r;
+        omega = r / one_plus_r;
+        scale_out = big_e / (sum_in * one_plus_r);
+      } else {
+        const S t = diff + (log(sum_out) - log_sum_in);
+        if (t > zero) {  // softplus without overflow
+          const S emt = exp(-t);
+          out_term = t + log1p_s(emt);
+          omega = one / (one + emt);
+        } else {
+          const S r = exp(t);
+          out_term = log1p_s(r);
+          omega = r / (one + r);
+        }
+        scale_out = exp(diff - (log_sum_in + out_term));
       }
-      scale_out = exp((max_out - max_in) - (log_sum_in + out_term));
     }
     // In-support terms: KL(p || q) = sum p phi(delta), and s_z - p_z.
     S kl_in(0);
