@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "ntp/dd_exp.hpp"
 #include "ntp/fast_kernels.hpp"
 #include "ntp/loss.hpp"
 
@@ -129,6 +130,10 @@ LossValue<S> loss_and_gradient(const Instance<S>& inst, const Matrix<S>& W, Loss
   // The exponentials of all V m entries at once (the double path is vectorised: fast_kernels.hpp).
   if constexpr (std::is_same_v<S, double>) {
     fast::exp_in_place(ws.coef.data(), V * m);
+  } else if constexpr (std::is_same_v<S, dd_real>) {
+    // Table-driven (dd_exp.hpp: 7x faster than qd's exp, more accurate, same underflow edges).
+    S* c = ws.coef.data();
+    for (std::int64_t i = 0; i < V * m; ++i) c[i] = dd_exp(c[i]);
   } else {
     S* c = ws.coef.data();
     for (std::int64_t i = 0; i < V * m; ++i) c[i] = exp(c[i]);
@@ -166,7 +171,12 @@ LossValue<S> loss_and_gradient(const Instance<S>& inst, const Matrix<S>& W, Loss
         // Software types: r = sum_out e^{diff} / sum_in by one exp (no log sum_out, no second
         // exp; the MPFR kernel's form, loss_mpfr.cpp). Same accuracy: the rounding of diff enters
         // r as a relative error either way. |diff| < 600 keeps e^{diff} normal in every type.
-        const S big_e = exp(diff);
+        S big_e;
+        if constexpr (std::is_same_v<S, dd_real>) {
+          big_e = dd_exp(diff);
+        } else {
+          big_e = exp(diff);
+        }
         const S r = sum_out * big_e / sum_in;
         out_term = log1p_s(r);
         const S one_plus_r = one + r;
@@ -203,7 +213,13 @@ LossValue<S> loss_and_gradient(const Instance<S>& inst, const Matrix<S>& W, Loss
         phi = kl_phi(delta);
         em = phi - delta;
       } else {
-        em = expm1_s(-delta);
+        if constexpr (std::is_same_v<S, dd_real>) {
+          // e^{-delta} - 1 by dd_exp (2^-103 relative) instead of Kahan's exp/log expm1: for
+          // |delta| >= 1/8 the subtraction of 1 amplifies that by at most 1/(1 - e^{-1/8}) = 8.5.
+          em = dd_exp(-delta) - S(1.0);
+        } else {
+          em = expm1_s(-delta);
+        }
         phi = delta + em;
       }
       kl_in += p * phi;
