@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Prints issue 7's ratio table from one loss_bench JSON file and one peers.py JSON-lines file
 measured in the same session (bench/compare.sh runs both), and optionally a second loss_bench JSON
-file with target 3's multiprecision rows. Exit status 0 when every target with a
+file with target 3's multiprecision rows and bench/e2e.py's output (target 4). Exit status 0 when every target with a
 measurement is met, 1 otherwise (2 when an input is missing rows)."""
 import json
 import sys
@@ -43,12 +43,13 @@ def fmt(t):
 
 
 def main():
-    if len(sys.argv) not in (3, 4):
-        print("usage: compare.py LOSS_BENCH.json PEERS.jsonl [LOSS_BENCH_MP.json]", file=sys.stderr)
+    if len(sys.argv) not in (3, 4, 5):
+        print("usage: compare.py LOSS_BENCH.json PEERS.jsonl [LOSS_BENCH_MP.json [E2E.jsonl]]",
+              file=sys.stderr)
         return 2
     cpp, ctx = load_cpp(sys.argv[1])
     peers = load_peers(sys.argv[2])
-    if len(sys.argv) == 4:  # target 3's rows, from a second run of loss_bench in the same session
+    if len(sys.argv) >= 4:  # target 3's rows, from a second run of loss_bench in the same session
         cpp.update(load_cpp(sys.argv[3])[0])
     ok = True
     missing = False
@@ -126,6 +127,24 @@ def main():
             print("| %s | %s | %s | %s | %s | %.2f | %s |" % (
                 typ, s, fmt(lg), fmt(floor), how, r, "met" if met else "NOT met"))
     print()
+    if len(sys.argv) == 5:
+        print("Target 4: end to end on paper-main (wall clock; breakdown from the command's --json)")
+        print("| command | time | limit | exit | slowest phases | target |")
+        print("|---|---:|---:|---:|---|---|")
+        with open(sys.argv[4]) as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                r = json.loads(line)
+                phases = sorted(((v, k) for k, v in r["breakdown"].items()
+                                 if isinstance(v, (int, float)) and k != "total"), reverse=True)
+                top = ", ".join("%s %.2f s" % (k, v) for v, k in phases[:3])
+                met = r["exit"] == 0 and r["seconds"] < r["limit"]
+                ok &= met
+                print("| ntpcheck %s @paper-main | %.2f s | %.0f s | %d | %s | %s |" % (
+                    r["command"], r["seconds"], r["limit"], r["exit"], top,
+                    "met" if met else "NOT met"))
+        print()
     print("all measured targets met" if ok and not missing else "some targets NOT met" if not ok else "rows missing")
     return 0 if ok and not missing else (1 if not ok else 2)
 

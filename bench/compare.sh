@@ -10,7 +10,7 @@ build=${1:-build-bench}
 out=${NTP_BENCH_OUT:-$build/compare}
 mkdir -p "$out"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DNTPCHECK_BUILD_BENCHMARKS=ON >/dev/null
-cmake --build "$build" -j"$(nproc)" --target loss_bench >/dev/null
+cmake --build "$build" -j"$(nproc)" --target loss_bench ntpcheck >/dev/null
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 "$build"/bench/loss_bench \
   --benchmark_filter='^(loss_grad|gemm_pair|fast_gemm_pair|same_flops_gemm)/double/' \
@@ -22,4 +22,7 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
   --benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
   --benchmark_out="$out/loss_bench_mp.json" --benchmark_out_format=json >/dev/null 2>>"$out/loss_bench.err"
 /usr/bin/python3 bench/peers.py --repeat 5 >"$out/peers.jsonl"
-/usr/bin/python3 bench/compare.py "$out/loss_bench.json" "$out/peers.jsonl" "$out/loss_bench_mp.json" | tee "$out/table.md"
+# Target 4: check and analyze on paper-main end to end, with their phase breakdowns.
+/usr/bin/python3 bench/e2e.py "$build"/ntpcheck >"$out/e2e.jsonl"
+/usr/bin/python3 bench/compare.py "$out/loss_bench.json" "$out/peers.jsonl" "$out/loss_bench_mp.json" \
+  "$out/e2e.jsonl" | tee "$out/table.md"
