@@ -49,6 +49,18 @@ S kl_phi(const S& x) {
   return x + expm1_s(-x);
 }
 
+/** exp inside the kernel: dd_exp for double-double (dd_exp.hpp: 7x faster than qd's exp, more
+ * accurate, the same underflow edges), the type's own exp otherwise. */
+template <class S>
+S kernel_exp(const S& x) {
+  if constexpr (std::is_same_v<S, dd_real>) {
+    return dd_exp(x);
+  } else {
+    using std::exp;
+    return exp(x);
+  }
+}
+
 template <class S>
 S log_sum_exp(const Vector<S>& x) {
   using std::exp;
@@ -130,13 +142,9 @@ LossValue<S> loss_and_gradient(const Instance<S>& inst, const Matrix<S>& W, Loss
   // The exponentials of all V m entries at once (the double path is vectorised: fast_kernels.hpp).
   if constexpr (std::is_same_v<S, double>) {
     fast::exp_in_place(ws.coef.data(), V * m);
-  } else if constexpr (std::is_same_v<S, dd_real>) {
-    // Table-driven (dd_exp.hpp: 7x faster than qd's exp, more accurate, same underflow edges).
-    S* c = ws.coef.data();
-    for (std::int64_t i = 0; i < V * m; ++i) c[i] = dd_exp(c[i]);
   } else {
     S* c = ws.coef.data();
-    for (std::int64_t i = 0; i < V * m; ++i) c[i] = exp(c[i]);
+    for (std::int64_t i = 0; i < V * m; ++i) c[i] = kernel_exp(c[i]);
   }
   // Pass 2 (every context): the sums, the excess loss and the coefficients (S - P) diag(pi).
   for (std::int64_t j = 0; j < m; ++j) {
@@ -171,12 +179,7 @@ LossValue<S> loss_and_gradient(const Instance<S>& inst, const Matrix<S>& W, Loss
         // Software types: r = sum_out e^{diff} / sum_in by one exp (no log sum_out, no second
         // exp; the MPFR kernel's form, loss_mpfr.cpp). Same accuracy: the rounding of diff enters
         // r as a relative error either way. |diff| < 600 keeps e^{diff} normal in every type.
-        S big_e;
-        if constexpr (std::is_same_v<S, dd_real>) {
-          big_e = dd_exp(diff);
-        } else {
-          big_e = exp(diff);
-        }
+        const S big_e = kernel_exp(diff);
         const S r = sum_out * big_e / sum_in;
         out_term = log1p_s(r);
         const S one_plus_r = one + r;
@@ -216,7 +219,7 @@ LossValue<S> loss_and_gradient(const Instance<S>& inst, const Matrix<S>& W, Loss
         if constexpr (std::is_same_v<S, dd_real>) {
           // e^{-delta} - 1 by dd_exp (2^-103 relative) instead of Kahan's exp/log expm1: for
           // |delta| >= 1/8 the subtraction of 1 amplifies that by at most 1/(1 - e^{-1/8}) = 8.5.
-          em = dd_exp(-delta) - S(1.0);
+          em = kernel_exp(-delta) - S(1.0);
         } else {
           em = expm1_s(-delta);
         }

@@ -51,7 +51,8 @@ inline mpfr_srcptr raw(const Mpfr& x) { return x.backend().data(); }
 
 constexpr mpfr_rnd_t kRnd = MPFR_RNDN;
 
-/** Series terms of phi(delta) at most (Horner steps): beyond, u - log1p(u) at raised precision. */
+/** Series terms of phi(delta) at most (Horner steps): beyond, e^{-delta} - 1 at raised precision.
+ */
 constexpr int kMaxSeriesTerms = 12;
 
 /** The scratch numbers of one workspace, at precision p (raised-precision ones allocated at 2p +
@@ -82,7 +83,7 @@ struct MpfrScratch {
    * series range of phi_and_em, with the bits that phi = delta + expm1(-delta) cancels. */
   MpfrExp exp_w;
   std::array<mpfr_t, 20> t{};                          ///< p-bit scratch
-  std::array<mpfr_t, 3> wide{};                        ///< raised-precision scratch
+  std::array<mpfr_t, 2> wide{};                        ///< raised-precision scratch
   std::array<mpfr_t, kMaxSeriesTerms + 2> inv_fact{};  ///< 1/k! at p + 16 bits
 };
 
@@ -98,7 +99,8 @@ MpfrScratch& scratch_of(LossWorkspace<Mpfr>& ws, mpfr_prec_t p) {
 }
 
 /** phi = phi(delta) = delta + expm1(-delta) >= 0 and em = expm1(-delta), both to a few ulp of
- * their precision p (file comment): the series for small |delta|, else expm1 at raised precision.
+ * their precision p for the rounded delta (file comment): the series for small |delta|, else
+ * e^{-delta} - 1 at raised precision (exp_w).
  */
 void phi_and_em(mpfr_ptr phi, mpfr_ptr em, mpfr_srcptr delta, MpfrScratch& s) {
   if (mpfr_zero_p(delta)) {

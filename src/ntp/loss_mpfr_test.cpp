@@ -96,9 +96,10 @@ TEST(MpfrKernel, AgreesWithQdAtRandomWeights) {
   EXPECT_LE(a.grad, 1e-58);
 }
 
-// |delta| ~ 1e-4: the raised-precision branch must restore the ~13 bits that delta + expm1(-delta)
-// cancels (without them the relative error of the excess would be ~1e-67 / 1e-8, still fine for
-// 70 digits, so the bound here is tight: qd's error 1e-63 / 1e-4 times a small constant).
+// |delta| ~ 1e-4: the raised-precision branch (e^{-delta} - 1 at extra bits). The bound, qd's
+// error 1e-63 / 1e-4 times a small constant, catches a wrong formula or sign in that branch; it
+// cannot see the ~13 extra bits themselves (the kernel's own error without them, ~1e-67 / 1e-8,
+// is below qd's here, and below the conditioning of delta at 70 digits too).
 TEST(MpfrKernel, AgreesWithQdNearTheSolution) {
   const InstanceData data = basis_instance();
   const Agreement a = compare(data, near_solution(data, 1e-4, 40.0, 3));
